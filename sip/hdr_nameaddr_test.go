@@ -59,11 +59,11 @@ func TestParseNameAddr(t *testing.T) {
 	}{
 		{"", ErrBadValue},
 		{"   ", ErrBadValue},
-		{`"Mr. J. User <sip:j.user@example.com>`, ErrUnbalanced}, // RFC 4475 §3.1.2.6 quotbal
+		{`"Mr. J. User <sip:j.user@example.com>`, ErrUnbalanced},              // RFC 4475 §3.1.2.6 quotbal
 		{"sip:user@example.com?Route=%3Csip:sip.example.com%3E", ErrBadValue}, // RFC 4475 §3.1.2.13 regbadct
 		{"sip:a@b,sip:c@d", ErrBadValue},
 		{"Bell, Alexander <sip:a.g.bell@example.com>;tag=43", ErrBadValue}, // RFC 4475 §3.1.2.15 baddn
-		{`"Watson, Thomas" < sip:t.watson@example.org >`, ErrBadURI},     // RFC 4475 §3.1.2.14 badaspec
+		{`"Watson, Thomas" < sip:t.watson@example.org >`, ErrBadURI},       // RFC 4475 §3.1.2.14 badaspec
 		{"<sip:a@b", ErrUnbalanced},
 		{`"x" sip:a@b`, ErrBadValue},
 		{"<sip:a@b>;;;;", ErrBadValue}, // RFC 4475 §3.1.2.1 badinv01

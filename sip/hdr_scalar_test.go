@@ -42,7 +42,7 @@ func TestParseCSeq(t *testing.T) {
 		{"1 INV ITE", ErrBadValue},
 		{"1 INVITE;x", ErrBadValue},
 		{"4294967296 INVITE", ErrOverflow},
-		{"36893488147419103232 REGISTER", ErrOverflow}, // RFC 4475 scalar02
+		{"36893488147419103232 REGISTER", ErrOverflow},  // RFC 4475 scalar02
 		{"9292394834772304023312 OPTIONS", ErrOverflow}, // RFC 4475 scalarlg
 	}
 	for _, c := range bad {
