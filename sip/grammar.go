@@ -65,8 +65,8 @@ func isAll(s string, c uint16) bool {
 	return true
 }
 
-// isWSP reports SP or HTAB.
-func isWSP(c byte) bool { return c == ' ' || c == '\t' }
+// isSPHT reports SP or HTAB.
+func isSPHT(c byte) bool { return c == ' ' || c == '\t' }
 
 // skipLWS returns the index of the first byte at or after i that is not
 // linear white space (RFC 3261 §25.1 LWS = [*WSP CRLF] 1*WSP). Header values
@@ -75,11 +75,11 @@ func isWSP(c byte) bool { return c == ' ' || c == '\t' }
 func skipLWS(s string, i int) int {
 	for i < len(s) {
 		switch c := s[i]; {
-		case isWSP(c):
+		case isSPHT(c):
 			i++
-		case c == '\r' && i+2 < len(s) && s[i+1] == '\n' && isWSP(s[i+2]):
+		case c == '\r' && i+2 < len(s) && s[i+1] == '\n' && isSPHT(s[i+2]):
 			i += 3
-		case c == '\n' && i+1 < len(s) && isWSP(s[i+1]):
+		case c == '\n' && i+1 < len(s) && isSPHT(s[i+1]):
 			i += 2
 		default:
 			return i

@@ -31,7 +31,7 @@ func escEqual(a, b string, fold bool) bool {
 		if ea != eb {
 			return false
 		}
-		if ca != cb && (!fold || lower(ca) != lower(cb)) {
+		if ca != cb && (!fold || lowerASCII(ca) != lowerASCII(cb)) {
 			return false
 		}
 		i, j = ni, nj
@@ -39,7 +39,7 @@ func escEqual(a, b string, fold bool) bool {
 	return i == len(a) && j == len(b)
 }
 
-func lower(c byte) byte {
+func lowerASCII(c byte) byte {
 	if c >= 'A' && c <= 'Z' {
 		return c + 'a' - 'A'
 	}
@@ -164,7 +164,7 @@ func telDigitsEqual(a, b string) bool {
 		if i == len(a) || j == len(b) {
 			return i == len(a) && j == len(b)
 		}
-		if lower(a[i]) != lower(b[j]) {
+		if lowerASCII(a[i]) != lowerASCII(b[j]) {
 			return false
 		}
 		i++
