@@ -5,37 +5,11 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/sbc-project/sbc/sip/siptest"
 )
 
-// typicalInvite is a typical carrier INVITE with SDP: 14 headers.
-const typicalInvite = "INVITE sip:+4930123456@sbc.example.net;user=phone SIP/2.0\r\n" +
-	"Via: SIP/2.0/UDP 198.51.100.7:5060;branch=z9hG4bK776asdhds;rport\r\n" +
-	"Max-Forwards: 70\r\n" +
-	"To: <sip:+4930123456@sbc.example.net;user=phone>\r\n" +
-	"From: \"Alice\" <sip:+4989987654@carrier.example.com;user=phone>;tag=1928301774\r\n" +
-	"Call-ID: a84b4c76e66710@pc33.carrier.example.com\r\n" +
-	"CSeq: 314159 INVITE\r\n" +
-	"Contact: <sip:+4989987654@198.51.100.7:5060;transport=udp>\r\n" +
-	"Allow: INVITE, ACK, CANCEL, BYE, OPTIONS, PRACK, UPDATE, INFO, REFER, NOTIFY\r\n" +
-	"Supported: 100rel, timer, replaces\r\n" +
-	"Session-Expires: 1800;refresher=uac\r\n" +
-	"P-Asserted-Identity: <sip:+4989987654@carrier.example.com;user=phone>\r\n" +
-	"User-Agent: CarrierGW/4.2\r\n" +
-	"Content-Type: application/sdp\r\n" +
-	"Content-Length: 238\r\n" +
-	"\r\n" +
-	"v=0\r\n" +
-	"o=- 2890844526 2890842807 IN IP4 198.51.100.7\r\n" +
-	"s=-\r\n" +
-	"c=IN IP4 198.51.100.7\r\n" +
-	"t=0 0\r\n" +
-	"m=audio 49170 RTP/AVP 8 0 101\r\n" +
-	"a=rtpmap:8 PCMA/8000\r\n" +
-	"a=rtpmap:0 PCMU/8000\r\n" +
-	"a=rtpmap:101 telephone-event/8000\r\n" +
-	"a=fmtp:101 0-15\r\n" +
-	"a=ptime:20\r\n" +
-	"a=sendrecv\r\n"
+const typicalInvite = siptest.TypicalInvite
 
 func TestTypicalInviteBodyLength(t *testing.T) {
 	i := strings.Index(typicalInvite, "\r\n\r\n")
