@@ -1,0 +1,19 @@
+module github.com/sbc-project/sbc/bench
+
+go 1.26.0
+
+replace github.com/sbc-project/sbc => ../
+
+require (
+	github.com/emiago/sipgo v1.7.2
+	github.com/sbc-project/sbc v0.0.0-00010101000000-000000000000
+)
+
+require (
+	github.com/gobwas/httphead v0.1.0 // indirect
+	github.com/gobwas/pool v0.2.1 // indirect
+	github.com/gobwas/ws v1.3.2 // indirect
+	github.com/google/uuid v1.6.0 // indirect
+	golang.org/x/sync v0.19.0 // indirect
+	golang.org/x/sys v0.50.0 // indirect
+)
