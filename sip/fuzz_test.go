@@ -6,8 +6,10 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"testing"
+	"time"
 
 	"github.com/sbc-project/sbc/sip/siptest"
 )
@@ -69,6 +71,13 @@ func FuzzParse(f *testing.F) {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, b []byte) {
+		// A hang is a failure too: crash with every stack so the fuzzer
+		// records the input and the loop that spins.
+		hang := time.AfterFunc(5*time.Second, func() {
+			buf := make([]byte, 1<<20)
+			panic(fmt.Sprintf("FuzzParse: input takes over 5s: %q\n%s", b, buf[:runtime.Stack(buf, true)]))
+		})
+		defer hang.Stop()
 		checkRoundTrip(t, b)
 	})
 }
