@@ -100,14 +100,12 @@ func nextField(b []byte, p int) (f field, ok bool) {
 	return f, true
 }
 
-func isWSP(c byte) bool { return c == ' ' || c == '\t' }
-
 // trimWSP returns the bounds of b[i:j] without leading and trailing SP/HTAB.
 func trimWSP(b []byte, i, j int) (int, int) {
-	for i < j && isWSP(b[i]) {
+	for i < j && isSPHT(b[i]) {
 		i++
 	}
-	for j > i && isWSP(b[j-1]) {
+	for j > i && isSPHT(b[j-1]) {
 		j--
 	}
 	return i, j
@@ -149,7 +147,7 @@ func (m *Message) parse() error {
 			return errf(ErrNoHeaderEnd, "")
 		}
 		p = f.next
-		if isWSP(b[f.start]) {
+		if isSPHT(b[f.start]) {
 			m.setDefect("Continuation line without a header")
 			continue
 		}
@@ -280,6 +278,9 @@ func unfold(v []byte) string {
 func (m *Message) parseStartLine(p, eol int) error {
 	b := m.buf
 	line := b[p:eol]
+	if lineHasBareCR(line) {
+		m.setDefect("Bare CR in start line")
+	}
 	if len(line) >= 4 && equalFold(m.view(p, p+4), "SIP/") {
 		// Status-Line = SIP-Version SP Status-Code SP Reason-Phrase CRLF
 		sp := bytes.IndexByte(line, ' ')
