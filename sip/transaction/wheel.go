@@ -44,12 +44,16 @@ const (
 	timerL
 	timerM
 	timer2xx
+	timerC // cap on an INVITE client transaction in Proceeding
 )
 
 func (k timerKind) String() string {
 	const names = "?ABDEFGHIJKLM"
-	if k == timer2xx {
+	switch k {
+	case timer2xx:
 		return "2xx"
+	case timerC:
+		return "Timer C"
 	}
 	if int(k) < len(names) {
 		return "Timer " + names[k:k+1]

@@ -16,13 +16,14 @@ import (
 
 // Layer owns the listeners and connections of one SBC process.
 type Layer struct {
-	cfg    Config
-	lim    Limits
-	log    *slog.Logger
-	res    Resolver
-	lis    []*listener
-	closed atomic.Bool
-	wg     sync.WaitGroup // every goroutine the layer starts
+	cfg     Config
+	lim     Limits
+	log     *slog.Logger
+	res     Resolver
+	lis     []*listener
+	closed  atomic.Bool
+	started atomic.Bool
+	wg      sync.WaitGroup // every goroutine the layer starts
 
 	mu        sync.Mutex
 	conns     map[connKey]*conn
@@ -49,7 +50,7 @@ type connKey struct {
 
 // Stats are cumulative counters of a Layer.
 type Stats struct {
-	Received, Sent                uint64
+	Received, Sent                 uint64
 	Unparseable, Invalid, TooLarge uint64
 	Unframeable, ConnsRefused      uint64
 	StatelessAnswers               uint64
@@ -60,12 +61,12 @@ type Stats struct {
 
 type counters struct {
 	received, sent, unparseable, invalid, tooLarge, unframeable atomic.Uint64
-	connsRefused, stateless, opened, closed, writeErrors         atomic.Uint64
-	keepalives                                                   atomic.Uint64
+	connsRefused, stateless, opened, closed, writeErrors        atomic.Uint64
+	keepalives                                                  atomic.Uint64
 }
 
-// New validates cfg, binds every listener and starts reading. On error,
-// sockets already bound are closed.
+// New validates cfg and binds every listener; Start begins reading. On
+// error, sockets already bound are closed.
 func New(cfg Config) (*Layer, error) {
 	if cfg.Handler == nil {
 		return nil, fmt.Errorf("%w: no handler", ErrConfig)
@@ -96,10 +97,18 @@ func New(cfg Config) (*Layer, error) {
 		}
 		l.lis = append(l.lis, li)
 	}
+	return l, nil
+}
+
+// Start begins reading on every listener. New binds without reading so
+// the handler can be wired to the layer first.
+func (l *Layer) Start() {
+	if l.started.Swap(true) {
+		return
+	}
 	for _, li := range l.lis {
 		li.start()
 	}
-	return l, nil
 }
 
 func (l *Layer) bind(lc ListenerConfig) (*listener, error) {
@@ -374,6 +383,9 @@ func (l *Layer) Write(f Flow, b []byte, sink ErrorSink) error {
 		return ErrTooLarge
 	}
 	if f.c == nil {
+		if f.lis.pc == nil {
+			return fmt.Errorf("%w: flow has no socket", ErrNoListener)
+		}
 		if _, err := f.lis.pc.WriteToUDPAddrPort(b, f.remote); err != nil {
 			l.stats.writeErrors.Add(1)
 			return fmt.Errorf("transport: udp write to %s: %w", f.remote, err)

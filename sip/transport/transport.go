@@ -408,3 +408,9 @@ func (f Flow) String() string {
 	}
 	return f.Transport().String() + " " + f.Local().String() + "->" + f.remote.String() + " (" + f.Interface() + ")"
 }
+
+// PseudoFlow returns a flow bound to no socket, for tests and simulations of
+// the layers above (a Wire double routes it); Layer.Write fails on it.
+func PseudoFlow(tr Transport, iface string, local, remote netip.AddrPort) Flow {
+	return Flow{lis: &listener{cfg: ListenerConfig{Interface: iface, Transport: tr, Addr: local}, addr: local}, remote: remote}
+}
