@@ -529,12 +529,14 @@ func (b *builder) acl(p *Policy, ra *rawACL) {
 	ok := true
 	for i, e := range entries {
 		var parent *entry
+		dupe := false
 		for j := range entries {
 			o := &entries[j]
 			if i == j || o.Prefix.Addr().Is4() != e.Prefix.Addr().Is4() {
 				continue
 			}
 			if o.Prefix == e.Prefix {
+				dupe = true
 				if j < i {
 					ok = false
 					if o.Allow == e.Allow {
@@ -551,6 +553,7 @@ func (b *builder) acl(p *Policy, ra *rawACL) {
 			}
 		}
 		switch {
+		case dupe:
 		case parent != nil && parent.Allow == e.Allow:
 			ok = false
 			b.diags = append(b.diags, hclutil.ErrorCtx(e.rng, parent.rng, "Overlapping ACL entries",
@@ -582,7 +585,7 @@ func (b *builder) route(p *Policy, rr *rawRoute) *Route {
 		b.add(d)
 		for _, it := range items {
 			if _, ok := p.trunkByName[it.Value]; !ok {
-				b.errf(it.Range, "Unknown trunk", "Route %q matches calls from trunk %q, which is not defined%s.", rr.Name, it.Value, b.suggest(p, it.Value))
+				b.errf(it.Range, "Unknown trunk", "Route %q matches calls from trunk %q, which is not defined.%s", rr.Name, it.Value, b.suggest(p, it.Value))
 				continue
 			}
 			r.FromTrunks = append(r.FromTrunks, it.Value)
@@ -611,7 +614,7 @@ func (b *builder) route(p *Policy, rr *rawRoute) *Route {
 		for _, it := range items {
 			t, ok := p.trunkByName[it.Value]
 			if !ok {
-				b.errf(it.Range, "Unknown trunk", "Route %q sends calls to trunk %q, which is not defined%s.", rr.Name, it.Value, b.suggest(p, it.Value))
+				b.errf(it.Range, "Unknown trunk", "Route %q sends calls to trunk %q, which is not defined.%s", rr.Name, it.Value, b.suggest(p, it.Value))
 				continue
 			}
 			if prev, dup := seen[it.Value]; dup {
@@ -686,7 +689,7 @@ func (b *builder) suggest(p *Policy, name string) string {
 	if best == "" {
 		return ""
 	}
-	return "; did you mean \"" + best + "\"?"
+	return " Did you mean \"" + best + "\"?"
 }
 
 func editDistance(a, b string) int {

@@ -9,8 +9,8 @@ import (
 	"strings"
 
 	"github.com/hashicorp/hcl/v2"
-	"github.com/sbc-project/sbc/internal/hclutil"
 	"github.com/hashicorp/hcl/v2/hclparse"
+	"github.com/sbc-project/sbc/internal/hclutil"
 )
 
 //go:embed default.hcl
@@ -60,10 +60,35 @@ func (e *DiagError) Error() string {
 // Unwrap makes errors.Is(err, ErrInvalid) hold.
 func (e *DiagError) Unwrap() error { return ErrInvalid }
 
-// WriteText prints the diagnostics with their source snippets
+// WriteText prints each diagnostic as a compiler-style "file:line:column:"
+// line followed by its source snippet and detail
 // (hcl.NewDiagnosticTextWriter), wrapped at width columns (0: no wrapping).
 func (e *DiagError) WriteText(w io.Writer, width uint, color bool) error {
-	return hcl.NewDiagnosticTextWriter(w, e.Files, width, color).WriteDiagnostics(e.Diags)
+	return WriteDiagnostics(w, e.Diags, e.Files, width, color)
+}
+
+// WriteDiagnostics is DiagError.WriteText for any diagnostics; package
+// config prints its own with it too.
+func WriteDiagnostics(w io.Writer, diags hcl.Diagnostics, files map[string]*hcl.File, width uint, color bool) error {
+	tw := hcl.NewDiagnosticTextWriter(w, files, width, color)
+	for _, d := range diags {
+		sev := "error"
+		if d.Severity == hcl.DiagWarning {
+			sev = "warning"
+		}
+		if d.Subject != nil {
+			s := d.Subject.Start
+			if _, err := fmt.Fprintf(w, "%s:%d:%d: %s: %s\n", d.Subject.Filename, s.Line, s.Column, sev, d.Summary); err != nil {
+				return err
+			}
+		} else if _, err := fmt.Fprintf(w, "%s: %s\n", sev, d.Summary); err != nil {
+			return err
+		}
+		if err := tw.WriteDiagnostic(d); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // Text is WriteText into a string, without color.
