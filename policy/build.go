@@ -34,10 +34,12 @@ var managedHeaders = map[string]bool{
 }
 
 type builder struct {
-	opts  LoadOptions
-	srcs  map[string][]byte
-	diags hcl.Diagnostics
-	ctx   *hcl.EvalContext
+	opts LoadOptions
+	srcs map[string][]byte
+	// fileStart is the start of the first file, for whole-policy errors.
+	fileStart hcl.Range
+	diags     hcl.Diagnostics
+	ctx       *hcl.EvalContext
 }
 
 func (b *builder) add(d hcl.Diagnostics) bool {
@@ -114,6 +116,16 @@ func (b *builder) build(raws []rawFile) *Policy {
 		r := b.route(p, rr)
 		r.Index = len(p.routes)
 		p.routes = append(p.routes, r)
+	}
+	if len(trunks) == 0 {
+		// An empty policy is valid HCL but rejects every call: it is far
+		// more likely a truncated file than an intent.
+		b.diags = append(b.diags, &hcl.Diagnostic{
+			Severity: hcl.DiagError,
+			Summary:  "No trunks",
+			Detail:   "The policy defines no trunk, so every call would be rejected; a policy needs at least one trunk block.",
+			Subject:  &b.fileStart,
+		})
 	}
 	tb := newTableBuilder(p.selection)
 	for _, r := range p.routes {

@@ -143,6 +143,10 @@ func LoadSources(srcs []Source, opts LoadOptions) (*Policy, error) {
 	for _, s := range srcs {
 		b.srcs[s.Name] = s.Data
 	}
+	if len(srcs) > 0 {
+		pos := hcl.Pos{Line: 1, Column: 1}
+		b.fileStart = hcl.Range{Filename: srcs[0].Name, Start: pos, End: pos}
+	}
 	p := b.build(raws)
 	diags = append(diags, b.diags...)
 	if diags.HasErrors() {

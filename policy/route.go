@@ -171,7 +171,10 @@ func (p *Policy) evalHeaders(r *Route, req *RouteRequest, d *Decision) ([]Header
 			op.Value = hr.static
 		default:
 			if ctx == nil {
-				ctx = requestContext(p.evalCtx, req, d)
+				// The functions close over a copy, so that the caller's
+				// request stays on its stack on the allocation-free path.
+				rq := *req
+				ctx = requestContext(p.evalCtx, &rq, d)
 			}
 			v, diags := hr.expr.Value(ctx)
 			if diags.HasErrors() {

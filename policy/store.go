@@ -21,9 +21,10 @@ type Store struct {
 	opts LoadOptions
 	log  *slog.Logger
 
-	mu    sync.Mutex // serialises Load and Reload
+	mu    sync.Mutex // serialises Load and Reload; guards the fields below
 	files []string
 	gen   uint64
+	fp    *fingerprints // the files as last loaded, for Watch
 
 	cur atomic.Pointer[Policy]
 }
@@ -34,7 +35,7 @@ func NewStore(opts LoadOptions, log *slog.Logger) *Store {
 	if log == nil {
 		log = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
-	return &Store{opts: opts, log: log.With("component", "policy")}
+	return &Store{opts: opts, log: log.With("component", "policy"), fp: newFingerprints()}
 }
 
 // Current returns the policy in force, or nil before the first Load.
@@ -63,6 +64,8 @@ func (s *Store) loadLocked(files []string) (*Policy, error) {
 		return nil, err
 	}
 	s.files = append([]string(nil), files...)
+	s.fp = newFingerprints()
+	s.fp.changed(s.files) // baseline: what this policy was read from
 	s.gen++
 	p.generation = s.gen
 	s.cur.Store(p)
@@ -89,7 +92,8 @@ type ReloadResult struct {
 
 // Watch reloads the policy whenever trigger delivers (SIGHUP, wired by the
 // caller with signal.Notify) and whenever a policy file changes (checked
-// every interval by modification time, size and content hash; 0 means one
+// every interval by modification time, size and content hash, and acted on
+// once the files have been still for one more interval; 0 means one
 // second). Each attempt is logged and passed to onResult (may be nil). A
 // file change whose reload failed is not retried until the files change
 // again. Watch runs in the caller's goroutine and returns ctx.Err() when ctx
@@ -100,8 +104,7 @@ func (s *Store) Watch(ctx context.Context, trigger <-chan os.Signal, interval ti
 	}
 	tick := time.NewTicker(interval)
 	defer tick.Stop()
-	fp := newFingerprints()
-	fp.changed(s.Files()) // baseline
+	pending := false
 	for {
 		var why string
 		select {
@@ -110,15 +113,25 @@ func (s *Store) Watch(ctx context.Context, trigger <-chan os.Signal, interval ti
 		case <-trigger:
 			why = "signal"
 		case <-tick.C:
-			if !fp.changed(s.Files()) {
+			// Debounce: act on a change only once the files have held
+			// still for a whole interval, so a file caught half-written
+			// by an editor or a deploy is not loaded.
+			if s.filesChanged() {
+				pending = true
+				continue
+			}
+			if !pending {
 				continue
 			}
 			why = "file change"
 		}
+		pending = false
 		p, err := s.Reload()
-		// The reload may have read newer contents than the fingerprint
-		// saw; take a new baseline so a failed edit is not retried.
-		fp.changed(s.Files())
+		if err != nil {
+			// Take the failed contents as the new baseline, so that a
+			// bad edit is not retried until the files change again.
+			s.filesChanged()
+		}
 		res := ReloadResult{Trigger: why, Policy: p, Err: err}
 		if err != nil {
 			var de *DiagError
@@ -135,6 +148,13 @@ func (s *Store) Watch(ctx context.Context, trigger <-chan os.Signal, interval ti
 			onResult(res)
 		}
 	}
+}
+
+// filesChanged reports whether the files differ from the last look.
+func (s *Store) filesChanged() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.fp.changed(s.files)
 }
 
 type fileStamp struct {
