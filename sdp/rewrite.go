@@ -111,6 +111,7 @@ func Rewrite(s *Session, p RewriteParams) error {
 		return err
 	}
 	conn := connValue(p.Addr)
+	sessConn, hasSessConn := s.Connection()
 
 	// Session level.
 	if !p.KeepInfo {
@@ -130,6 +131,7 @@ func Rewrite(s *Session, p RewriteParams) error {
 	for i := range s.Media {
 		m := &s.Media[i]
 		sp := p.Streams[i]
+		held := heldByAddress(sessConn, hasSessConn, m)
 		rejected := m.Port == 0 || sp.Port == 0
 		if !rejected && p.Codecs != nil && m.filterCodecs(p.Codecs) == 0 {
 			rejected = true
@@ -145,6 +147,12 @@ func Rewrite(s *Session, p RewriteParams) error {
 		if sp.Addr.IsValid() {
 			mconn = connValue(sp.Addr)
 		}
+		if held {
+			// RFC 3264 §8.4: hold signalled by c=0.0.0.0 is kept as such
+			// (the unspecified address of the relay's family reveals
+			// nothing); the relay's address would take the hold away.
+			mconn = unspecifiedConn(p.Addr, sp.Addr)
+		}
 		rtcpPort := int(sp.RTCPPort)
 		if rtcpPort == 0 {
 			rtcpPort = m.Port + 1
@@ -159,7 +167,7 @@ func Rewrite(s *Session, p RewriteParams) error {
 			rejected: rejected, mux: mux, rtcpPort: rtcpPort, rtcpAddr: rtcpAddr,
 		})
 		if !hasConn {
-			if sp.Addr.IsValid() {
+			if sp.Addr.IsValid() || held {
 				m.Lines = slices.Insert(m.Lines, firstOf(m.Lines, "bka"), Line{'c', mconn})
 			} else {
 				needSessionConn = true
@@ -196,6 +204,29 @@ func checkParams(s *Session, p *RewriteParams) error {
 		}
 	}
 	return nil
+}
+
+// heldByAddress reports whether the c= in force for m (media level, else
+// session level) is an unspecified address: hold in the RFC 2543 manner that
+// RFC 3264 §8.4 still asks answerers to understand.
+func heldByAddress(sessConn Connection, hasSessConn bool, m *Media) bool {
+	c, ok := m.Connection()
+	if !ok {
+		c, ok = sessConn, hasSessConn
+	}
+	return ok && c.Addr.IsValid() && c.Addr.IsUnspecified()
+}
+
+// unspecifiedConn is the c= value of the unspecified address in the family
+// of the stream's relay address.
+func unspecifiedConn(addr, streamAddr netip.Addr) string {
+	if streamAddr.IsValid() {
+		addr = streamAddr
+	}
+	if addr.Is4() {
+		return "IN IP4 0.0.0.0"
+	}
+	return "IN IP6 ::"
 }
 
 // connValue formats a c= value for a; the family decides IP4 or IP6
