@@ -42,7 +42,7 @@ func FrameLen(buf []byte) (int, error) {
 			return needMore(buf)
 		}
 		p = f.next
-		if f.colon < 0 || isWSP(buf[f.start]) {
+		if f.colon < 0 || isSPHT(buf[f.start]) {
 			continue // Parse reports the defect
 		}
 		ns, ne := trimWSP(buf, f.start, f.colon)
@@ -100,7 +100,7 @@ func looksLikeStartLine(line []byte) bool {
 	if sp <= 0 || !tokenBytes(line[:sp]) {
 		return false
 	}
-	for len(line) > 0 && isWSP(line[len(line)-1]) {
+	for len(line) > 0 && isSPHT(line[len(line)-1]) {
 		line = line[:len(line)-1]
 	}
 	last := bytes.LastIndexByte(line, ' ')

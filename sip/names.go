@@ -67,7 +67,7 @@ func init() {
 		if len(n) > maxKnownNameLen {
 			panic("sip: header name table: " + n + " too long")
 		}
-		byLower[lower(n)] = n
+		byLower[lowerHeaderName(n)] = n
 	}
 	for _, c := range compactForms {
 		byLower[string(c.letter)] = c.name
@@ -75,7 +75,7 @@ func init() {
 	}
 }
 
-func lower(s string) string {
+func lowerHeaderName(s string) string {
 	b := []byte(s)
 	for i, c := range b {
 		if 'A' <= c && c <= 'Z' {

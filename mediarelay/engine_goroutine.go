@@ -1,0 +1,74 @@
+package mediarelay
+
+import (
+	"errors"
+	"net"
+	"sync"
+	"time"
+)
+
+// goEngine is the portable engine: one goroutine per socket, blocked in
+// ReadFromUDPAddrPort (which does not allocate), handling and writing each
+// datagram on its own. It is the fallback off Linux and the measured
+// alternative on it.
+type goEngine struct {
+	r  *Relay
+	wg sync.WaitGroup
+}
+
+var _ engine = (*goEngine)(nil)
+
+func (e *goEngine) open(so *sock) error {
+	c, err := net.ListenUDP("udp", net.UDPAddrFromAddrPort(so.local))
+	if err != nil {
+		return err
+	}
+	_ = c.SetReadBuffer(e.r.cfg.RecvBuffer)
+	_ = c.SetWriteBuffer(e.r.cfg.RecvBuffer)
+	so.io.conn = c
+	e.wg.Add(1)
+	go e.read(so) // owner: the engine; exit: the socket's close (net.ErrClosed)
+	return nil
+}
+
+func (e *goEngine) read(so *sock) {
+	defer e.wg.Done()
+	var sc scratch
+	p := pkt{buf: make([]byte, maxDatagram)}
+	s := so.sess
+	for {
+		n, src, err := so.io.conn.ReadFromUDPAddrPort(p.buf)
+		if err != nil {
+			if errors.Is(err, net.ErrClosed) {
+				return
+			}
+			continue
+		}
+		p.n, p.src = n, src
+		s.mu.Lock()
+		if s.closed {
+			s.mu.Unlock()
+			return
+		}
+		s.handle(so, &p, &sc, e.r.now())
+		if p.out != nil {
+			st := &s.legs[so.leg].stats
+			if _, err := p.out.io.conn.WriteToUDPAddrPort(p.buf[:p.n], p.dst); err != nil {
+				st.Dropped++
+			} else if p.out != so { // not a STUN answer
+				st.Forwarded++
+			}
+		}
+		s.mu.Unlock()
+	}
+}
+
+func (e *goEngine) close(so *sock) {
+	if so.io.conn != nil {
+		_ = so.io.conn.Close()
+	}
+}
+
+func (e *goEngine) shutdown() { e.wg.Wait() }
+
+func (e *goEngine) cpu() time.Duration { return 0 }

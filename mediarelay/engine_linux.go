@@ -1,0 +1,349 @@
+//go:build linux
+
+package mediarelay
+
+import (
+	"fmt"
+	"net/netip"
+	"os"
+	"runtime"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+	"unsafe"
+
+	"golang.org/x/sys/unix"
+)
+
+func newEngine(r *Relay) (engine, error) {
+	if r.cfg.Engine == EngineGoroutine {
+		return &goEngine{r: r}, nil
+	}
+	e := &epollEngine{r: r}
+	for i := 0; i < r.cfg.Workers; i++ {
+		w, err := newEpollWorker(e, i)
+		if err != nil {
+			e.shutdown()
+			return nil, fmt.Errorf("mediarelay: epoll worker: %w", err)
+		}
+		e.workers = append(e.workers, w)
+	}
+	for _, w := range e.workers {
+		e.wg.Add(1)
+		go w.run() // owner: the engine; exit: shutdown's eventfd write
+	}
+	return e, nil
+}
+
+// epollEngine shards the sockets over a few workers. Each worker runs on a
+// locked OS thread, waits in epoll_wait (level-triggered) on its own epoll
+// set, and drains each ready socket with recvmmsg until it is empty or
+// Config.DrainCap datagrams were read, forwarding each batch with sendmmsg.
+// All sockets of a session belong to one worker, so a session's state is
+// touched by one worker (plus signalling calls) only.
+type epollEngine struct {
+	r       *Relay
+	workers []*epollWorker
+	wg      sync.WaitGroup
+}
+
+var _ engine = (*epollEngine)(nil)
+
+// wakeData marks the eventfd in a worker's epoll set.
+const wakeData = -1
+
+type epollWorker struct {
+	e        *epollEngine
+	epfd     int
+	evfd     int
+	stopping atomic.Bool
+	tid      atomic.Int32
+
+	events []unix.EpollEvent
+	bufs   [][]byte
+	pk     []pkt
+	rmsgs  []unix.Mmsghdr
+	riov   []unix.Iovec
+	rname  []unix.RawSockaddrInet6
+	smsgs  []unix.Mmsghdr
+	siov   []unix.Iovec
+	sname  []unix.RawSockaddrInet6
+	sc     scratch
+}
+
+func newEpollWorker(e *epollEngine, id int) (*epollWorker, error) {
+	n := e.r.cfg.BatchSize
+	w := &epollWorker{e: e, epfd: -1, evfd: -1,
+		events: make([]unix.EpollEvent, 256),
+		bufs:   make([][]byte, n), pk: make([]pkt, n),
+		rmsgs: make([]unix.Mmsghdr, n), riov: make([]unix.Iovec, n), rname: make([]unix.RawSockaddrInet6, n),
+		smsgs: make([]unix.Mmsghdr, n), siov: make([]unix.Iovec, n), sname: make([]unix.RawSockaddrInet6, n),
+	}
+	mem := make([]byte, n*maxDatagram) // one block: the batch's buffers are adjacent
+	for i := range w.bufs {
+		w.bufs[i] = mem[i*maxDatagram : (i+1)*maxDatagram : (i+1)*maxDatagram]
+		w.riov[i].Base = &w.bufs[i][0]
+		w.riov[i].SetLen(maxDatagram)
+		h := &w.rmsgs[i].Hdr
+		h.Name = (*byte)(unsafe.Pointer(&w.rname[i]))
+		h.Iov = &w.riov[i]
+		h.Iovlen = 1
+		sh := &w.smsgs[i].Hdr
+		sh.Name = (*byte)(unsafe.Pointer(&w.sname[i]))
+		sh.Iov = &w.siov[i]
+		sh.Iovlen = 1
+	}
+	var err error
+	if w.epfd, err = unix.EpollCreate1(unix.EPOLL_CLOEXEC); err != nil {
+		return nil, err
+	}
+	if w.evfd, err = unix.Eventfd(0, unix.EFD_CLOEXEC|unix.EFD_NONBLOCK); err != nil {
+		unix.Close(w.epfd)
+		return nil, err
+	}
+	ev := unix.EpollEvent{Events: unix.EPOLLIN, Fd: wakeData}
+	if err = unix.EpollCtl(w.epfd, unix.EPOLL_CTL_ADD, w.evfd, &ev); err != nil {
+		unix.Close(w.epfd)
+		unix.Close(w.evfd)
+		return nil, err
+	}
+	return w, nil
+}
+
+func (e *epollEngine) open(so *sock) error {
+	a := so.local.Addr().Unmap()
+	fam := unix.AF_INET
+	if !a.Is4() {
+		fam = unix.AF_INET6
+	}
+	fd, err := unix.Socket(fam, unix.SOCK_DGRAM|unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC, unix.IPPROTO_UDP)
+	if err != nil {
+		return err
+	}
+	// A large receive buffer absorbs bursts while the worker serves other
+	// sockets; SO_RCVBUFFORCE passes net.core.rmem_max when privileged.
+	if unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_RCVBUFFORCE, e.r.cfg.RecvBuffer) != nil {
+		_ = unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_RCVBUF, e.r.cfg.RecvBuffer)
+	}
+	if unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_SNDBUFFORCE, e.r.cfg.RecvBuffer) != nil {
+		_ = unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_SNDBUF, e.r.cfg.RecvBuffer)
+	}
+	var sa unix.Sockaddr
+	if a.Is4() {
+		sa = &unix.SockaddrInet4{Port: int(so.local.Port()), Addr: a.As4()}
+	} else {
+		_ = unix.SetsockoptInt(fd, unix.IPPROTO_IPV6, unix.IPV6_V6ONLY, 1)
+		sa = &unix.SockaddrInet6{Port: int(so.local.Port()), Addr: a.As16()}
+	}
+	if err := unix.Bind(fd, sa); err != nil {
+		unix.Close(fd)
+		return err
+	}
+	so.io.fd = fd
+	w := e.workers[so.sess.worker]
+	ev := unix.EpollEvent{Events: unix.EPOLLIN, Fd: int32(so.slot)}
+	if err := unix.EpollCtl(w.epfd, unix.EPOLL_CTL_ADD, fd, &ev); err != nil {
+		unix.Close(fd)
+		return err
+	}
+	return nil
+}
+
+func (e *epollEngine) close(so *sock) {
+	w := e.workers[so.sess.worker]
+	_ = unix.EpollCtl(w.epfd, unix.EPOLL_CTL_DEL, so.io.fd, nil)
+	_ = unix.Close(so.io.fd)
+	so.io.fd = -1
+}
+
+func (e *epollEngine) shutdown() {
+	for _, w := range e.workers {
+		w.stopping.Store(true)
+		var one = [8]byte{1}
+		_, _ = unix.Write(w.evfd, one[:])
+	}
+	e.wg.Wait()
+	for _, w := range e.workers {
+		unix.Close(w.evfd)
+		unix.Close(w.epfd)
+	}
+	e.workers = nil
+}
+
+// cpu sums the workers' on-CPU time from /proc/self/task/TID/schedstat.
+func (e *epollEngine) cpu() time.Duration {
+	var total time.Duration
+	for _, w := range e.workers {
+		tid := w.tid.Load()
+		if tid == 0 {
+			continue
+		}
+		b, err := os.ReadFile("/proc/self/task/" + strconv.Itoa(int(tid)) + "/schedstat")
+		if err != nil {
+			continue
+		}
+		f := strings.Fields(string(b))
+		if len(f) > 0 {
+			ns, _ := strconv.ParseInt(f[0], 10, 64)
+			total += time.Duration(ns)
+		}
+	}
+	return total
+}
+
+func (w *epollWorker) run() {
+	defer w.e.wg.Done()
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	w.tid.Store(int32(unix.Gettid()))
+	socks := w.e.r.socks
+	for {
+		n, err := unix.EpollWait(w.epfd, w.events, -1)
+		if err != nil {
+			if err == unix.EINTR {
+				continue
+			}
+			return
+		}
+		for i := 0; i < n; i++ {
+			d := w.events[i].Fd
+			if d == wakeData {
+				if w.stopping.Load() {
+					return
+				}
+				continue
+			}
+			if so := socks[d].Load(); so != nil {
+				w.drain(so)
+			}
+		}
+	}
+}
+
+// drain reads the socket in batches until it is empty or DrainCap datagrams
+// were taken, with the session mutex held, so that Close cannot close the
+// descriptor (and let the kernel reuse its number) under the worker.
+func (w *epollWorker) drain(so *sock) {
+	s := so.sess
+	capLeft := w.e.r.cfg.DrainCap
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return
+	}
+	now := w.e.r.now()
+	for capLeft > 0 {
+		want := min(len(w.rmsgs), capLeft)
+		for i := 0; i < want; i++ {
+			w.rmsgs[i].Hdr.Namelen = unix.SizeofSockaddrInet6
+			w.rmsgs[i].Hdr.Flags = 0
+		}
+		r1, _, errno := unix.RawSyscall6(unix.SYS_RECVMMSG, uintptr(so.io.fd),
+			uintptr(unsafe.Pointer(&w.rmsgs[0])), uintptr(want), unix.MSG_DONTWAIT, 0, 0)
+		if errno != 0 || r1 == 0 {
+			return // EAGAIN: drained (level-triggered epoll reports new data)
+		}
+		got := int(r1)
+		for i := 0; i < got; i++ {
+			p := &w.pk[i]
+			p.buf = w.bufs[i]
+			p.n = int(w.rmsgs[i].Len)
+			p.src = decodeSockaddr(&w.rname[i])
+			if w.rmsgs[i].Hdr.Flags&unix.MSG_TRUNC != 0 {
+				p.out = nil
+				s.legs[so.leg].stats.Packets++
+				s.legs[so.leg].stats.Dropped++
+				continue
+			}
+			s.handle(so, p, &w.sc, now)
+		}
+		w.flush(so, w.pk[:got])
+		capLeft -= got
+		if got < want {
+			return
+		}
+	}
+}
+
+// flush sends the batch's accepted packets with sendmmsg, one call per run
+// of packets leaving by the same socket, straight from the receive buffers.
+func (w *epollWorker) flush(in *sock, pk []pkt) {
+	st := &in.sess.legs[in.leg].stats
+	k := 0
+	var cur *sock
+	for i := range pk {
+		p := &pk[i]
+		if p.out == nil {
+			continue
+		}
+		if p.out != cur && k > 0 {
+			w.send(cur, in, k, st)
+			k = 0
+		}
+		cur = p.out
+		w.smsgs[k].Hdr.Namelen = encodeSockaddr(&w.sname[k], p.dst)
+		w.siov[k].Base = &p.buf[0]
+		w.siov[k].SetLen(p.n)
+		k++
+	}
+	if k > 0 {
+		w.send(cur, in, k, st)
+	}
+}
+
+func (w *epollWorker) send(out, in *sock, k int, st *legStats) {
+	sent := 0
+	for sent < k {
+		r1, _, errno := unix.RawSyscall6(unix.SYS_SENDMMSG, uintptr(out.io.fd),
+			uintptr(unsafe.Pointer(&w.smsgs[sent])), uintptr(k-sent), unix.MSG_DONTWAIT, 0, 0)
+		if errno != 0 {
+			if errno == unix.EINTR {
+				continue
+			}
+			// A full send buffer or an unreachable destination (ICMP error
+			// pending on the socket): drop the rest of the run.
+			st.Dropped += uint64(k - sent)
+			return
+		}
+		sent += int(r1)
+	}
+	if out != in {
+		st.Forwarded += uint64(k)
+	}
+}
+
+// decodeSockaddr converts a kernel sockaddr (AF_INET or AF_INET6, port in
+// network byte order) to a netip.AddrPort without allocating.
+func decodeSockaddr(sa *unix.RawSockaddrInet6) netip.AddrPort {
+	pb := (*[2]byte)(unsafe.Pointer(&sa.Port))
+	port := uint16(pb[0])<<8 | uint16(pb[1])
+	switch sa.Family {
+	case unix.AF_INET:
+		sa4 := (*unix.RawSockaddrInet4)(unsafe.Pointer(sa))
+		return netip.AddrPortFrom(netip.AddrFrom4(sa4.Addr), port)
+	case unix.AF_INET6:
+		return netip.AddrPortFrom(netip.AddrFrom16(sa.Addr).Unmap(), port)
+	}
+	return netip.AddrPort{}
+}
+
+// encodeSockaddr writes ap into sa in the socket's family and returns the
+// length to pass to the kernel.
+func encodeSockaddr(sa *unix.RawSockaddrInet6, ap netip.AddrPort) uint32 {
+	port := ap.Port()
+	a := ap.Addr()
+	if a.Is4() {
+		sa4 := (*unix.RawSockaddrInet4)(unsafe.Pointer(sa))
+		sa4.Family = unix.AF_INET
+		pb := (*[2]byte)(unsafe.Pointer(&sa4.Port))
+		pb[0], pb[1] = byte(port>>8), byte(port)
+		sa4.Addr = a.As4()
+		return unix.SizeofSockaddrInet4
+	}
+	*sa = unix.RawSockaddrInet6{Family: unix.AF_INET6, Addr: a.As16()}
+	pb := (*[2]byte)(unsafe.Pointer(&sa.Port))
+	pb[0], pb[1] = byte(port>>8), byte(port)
+	return unix.SizeofSockaddrInet6
+}

@@ -1,0 +1,214 @@
+package mediarelay
+
+import (
+	"fmt"
+	"net/netip"
+	"sync"
+	"time"
+)
+
+// legState is one leg of a session: its sockets, the remote signalled in
+// SDP, the latched sources and the statistics. Guarded by Session.mu.
+type legState struct {
+	cfg      LegConfig
+	iface    *iface
+	pair     int
+	rtpSock  *sock
+	rtcpSock *sock // nil on an rtcp-mux leg until SetRTCPMux(false)
+
+	signalled             bool
+	remoteRTP, remoteRTCP netip.AddrPort
+	latchRTP, latchRTCP   netip.AddrPort
+	lastRTP, lastRTCP     int64 // relay clock of the last accepted packet per socket
+
+	armed      int64 // relay clock when the media-timeout clock (re)started
+	timedOutAt int64 // relay clock of the last timeout report (0: none pending)
+
+	stats legStats
+}
+
+// Session is one anchored media stream pair: leg A and leg B, each with an
+// RTP/RTCP port pair on its interface. Its methods are safe for concurrent
+// use.
+type Session struct {
+	r       *Relay
+	id      uint64
+	worker  int
+	timeout int64 // media timeout in ns; 0 disables
+	onTO    func(Timeout)
+	tag     any
+
+	mu     sync.Mutex
+	closed bool
+	legs   [2]legState
+}
+
+// Local is the local media address of a leg, to be written into the SDP
+// sent to that leg's party (c= address, m= port, a=rtcp / a=rtcp-mux).
+type Local struct {
+	Addr     netip.Addr
+	RTPPort  uint16
+	RTCPPort uint16 // always RTPPort+1, reserved even on an rtcp-mux leg
+	RTCPMux  bool
+}
+
+// RTP returns the RTP address.
+func (l Local) RTP() netip.AddrPort { return netip.AddrPortFrom(l.Addr, l.RTPPort) }
+
+// RTCP returns the address RTCP is received on (the RTP address when muxed).
+func (l Local) RTCP() netip.AddrPort {
+	if l.RTCPMux {
+		return l.RTP()
+	}
+	return netip.AddrPortFrom(l.Addr, l.RTCPPort)
+}
+
+// ID is the relay-unique session number.
+func (s *Session) ID() uint64 { return s.id }
+
+// Tag returns SessionConfig.Tag.
+func (s *Session) Tag() any { return s.tag }
+
+// Local returns the leg's local addresses. They never change for the life
+// of the session, re-INVITEs included.
+func (s *Session) Local(leg Leg) Local {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	l := &s.legs[leg]
+	return Local{Addr: l.iface.cfg.Addr, RTPPort: l.iface.rtpPort(l.pair), RTCPPort: l.iface.rtpPort(l.pair) + 1, RTCPMux: l.cfg.RTCPMux}
+}
+
+// SetRemote sets the leg's remote media addresses from SDP (RFC 3264 §5:
+// c= and m= of the party's offer or answer; RFC 3605 a=rtcp). An invalid
+// rtcp means the default: RTP port + 1 (RFC 3550 §11), or the RTP address
+// on an rtcp-mux leg. The local ports never change. When the remote differs
+// from the previous one (a re-INVITE or UPDATE moved the media) the leg's
+// latch is reset so that it is learned afresh; an unchanged remote keeps
+// the latch.
+func (s *Session) SetRemote(leg Leg, rtp, rtcp netip.AddrPort) error {
+	rtp = netip.AddrPortFrom(rtp.Addr().Unmap(), rtp.Port())
+	rtcp = netip.AddrPortFrom(rtcp.Addr().Unmap(), rtcp.Port())
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return ErrClosed
+	}
+	l := &s.legs[leg]
+	if !rtp.IsValid() || rtp.Port() == 0 || rtp.Addr().Is4() != l.iface.cfg.Addr.Unmap().Is4() {
+		return fmt.Errorf("%w: leg %s rtp %v on interface %s", ErrBadRemote, leg, rtp, l.iface.cfg.Name)
+	}
+	if !rtcp.IsValid() || rtcp.Port() == 0 {
+		if l.cfg.RTCPMux {
+			rtcp = rtp
+		} else {
+			rtcp = netip.AddrPortFrom(rtp.Addr(), rtp.Port()+1)
+		}
+	} else if rtcp.Addr().Is4() != rtp.Addr().Is4() {
+		return fmt.Errorf("%w: leg %s rtcp %v", ErrBadRemote, leg, rtcp)
+	}
+	if l.signalled && l.remoteRTP == rtp && l.remoteRTCP == rtcp {
+		return nil
+	}
+	l.remoteRTP, l.remoteRTCP = rtp, rtcp
+	l.latchRTP, l.latchRTCP = netip.AddrPort{}, netip.AddrPort{}
+	l.signalled = true
+	l.stats.Remote = rtp
+	s.rearmLocked(s.r.now())
+	return nil
+}
+
+// SetRTCPMux changes whether the leg multiplexes RTCP on the RTP port
+// (RFC 5761), as a re-INVITE may. The ports stay the same: the odd port was
+// reserved at creation and its socket is opened when multiplexing is
+// turned off.
+func (s *Session) SetRTCPMux(leg Leg, on bool) error {
+	s.r.mu.Lock() // socket opening touches the relay's table
+	defer s.r.mu.Unlock()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return ErrClosed
+	}
+	l := &s.legs[leg]
+	if l.cfg.RTCPMux == on {
+		return nil
+	}
+	if !on && l.rtcpSock == nil {
+		so, err := s.r.openSock(s, leg, l.iface, l.pair, true)
+		if err != nil {
+			return err
+		}
+		l.rtcpSock = so
+	}
+	l.cfg.RTCPMux = on
+	if l.signalled && on {
+		l.remoteRTCP = l.remoteRTP
+	}
+	return nil
+}
+
+// rearmLocked restarts both legs' media-timeout clocks (on a signalling
+// change: the new remote has its own time to start sending).
+func (s *Session) rearmLocked(now int64) {
+	for i := range s.legs {
+		s.legs[i].armed = now
+		s.legs[i].timedOutAt = 0
+	}
+}
+
+// Stats returns a snapshot of both legs' statistics.
+func (s *Session) Stats() Stats {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return Stats{A: s.legSnapshot(LegA), B: s.legSnapshot(LegB)}
+}
+
+func (s *Session) legSnapshot(leg Leg) LegStats {
+	l := &s.legs[leg]
+	st := l.stats.LegStats
+	st.Latched = l.latchRTP
+	// A leg's reports describe the stream it receives from us, which is the
+	// other leg's media: convert with that stream's clock rate.
+	if clock := s.legs[leg.Other()].stats.clock; clock != 0 {
+		st.ReportedJitter = time.Duration(int64(l.stats.reportedJitter) * int64(time.Second) / int64(clock))
+	}
+	if l.stats.lastNano != 0 {
+		st.LastPacket = s.r.epoch.Add(time.Duration(l.stats.lastNano))
+	}
+	return st
+}
+
+// Close releases the session's sockets and ports. It is idempotent.
+func (s *Session) Close() error {
+	s.r.mu.Lock()
+	defer s.r.mu.Unlock()
+	return s.closeLocked()
+}
+
+// closeLocked tears the session down with the relay mutex held, in this
+// order: mark closed under the session mutex (from then on no worker reads
+// or writes its sockets, as workers only touch a socket with that mutex
+// held and after checking closed), close the sockets, clear their table
+// slots, and only then return the ports to the pool, so a port is never
+// handed out while its old socket exists.
+func (s *Session) closeLocked() error {
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		return nil
+	}
+	s.closed = true
+	s.mu.Unlock()
+	for i := range s.legs {
+		l := &s.legs[i]
+		for _, so := range []*sock{l.rtpSock, l.rtcpSock} {
+			if so != nil {
+				s.r.eng.close(so)
+				s.r.socks[so.slot].Store(nil)
+			}
+		}
+		l.iface.put(l.pair)
+	}
+	delete(s.r.sessions, s.id)
+	return nil
+}

@@ -1,0 +1,160 @@
+package policy
+
+import (
+	"bytes"
+	_ "embed"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+
+	"github.com/hashicorp/hcl/v2"
+	"github.com/hashicorp/hcl/v2/hclparse"
+	"github.com/sbc-project/sbc/internal/hclutil"
+)
+
+//go:embed default.hcl
+var defaultPolicy []byte
+
+// DefaultName is the file name diagnostics give the embedded default policy.
+const DefaultName = "<default policy>"
+
+// DefaultSource returns the embedded default policy: calls from loopback
+// routed to a peer at 127.0.0.1:5080 over UDP (the README's demo, where
+// `sipp -sn uas -i 127.0.0.1 -p 5080` answers).
+func DefaultSource() Source { return Source{Name: DefaultName, Data: defaultPolicy} }
+
+// Source is one policy file's name and contents.
+type Source struct {
+	Name string
+	Data []byte
+}
+
+// LoadOptions are the facts a policy is validated against that live outside
+// it.
+type LoadOptions struct {
+	// Interfaces lists the interface names of the daemon's configuration.
+	// When non-nil, a trunk or ACL naming any other interface is an error.
+	Interfaces []string
+}
+
+// DiagError is the error of a policy or configuration that failed to load:
+// its diagnostics and the parsed files they point into, so they can be
+// printed with the offending source lines.
+type DiagError struct {
+	Diags hcl.Diagnostics
+	Files map[string]*hcl.File
+}
+
+// Error renders one line per diagnostic: file:line,col: summary; detail.
+func (e *DiagError) Error() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s: %d error(s)", ErrInvalid, len(e.Diags.Errs()))
+	for _, d := range e.Diags {
+		b.WriteString("\n")
+		b.WriteString(d.Error())
+	}
+	return b.String()
+}
+
+// Unwrap makes errors.Is(err, ErrInvalid) hold.
+func (e *DiagError) Unwrap() error { return ErrInvalid }
+
+// WriteText prints each diagnostic as a compiler-style "file:line:column:"
+// line followed by its source snippet and detail
+// (hcl.NewDiagnosticTextWriter), wrapped at width columns (0: no wrapping).
+func (e *DiagError) WriteText(w io.Writer, width uint, color bool) error {
+	return WriteDiagnostics(w, e.Diags, e.Files, width, color)
+}
+
+// WriteDiagnostics is DiagError.WriteText for any diagnostics; package
+// config prints its own with it too.
+func WriteDiagnostics(w io.Writer, diags hcl.Diagnostics, files map[string]*hcl.File, width uint, color bool) error {
+	tw := hcl.NewDiagnosticTextWriter(w, files, width, color)
+	for _, d := range diags {
+		sev := "error"
+		if d.Severity == hcl.DiagWarning {
+			sev = "warning"
+		}
+		if d.Subject != nil {
+			s := d.Subject.Start
+			if _, err := fmt.Fprintf(w, "%s:%d:%d: %s: %s\n", d.Subject.Filename, s.Line, s.Column, sev, d.Summary); err != nil {
+				return err
+			}
+		} else if _, err := fmt.Fprintf(w, "%s: %s\n", sev, d.Summary); err != nil {
+			return err
+		}
+		if err := tw.WriteDiagnostic(d); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Text is WriteText into a string, without color.
+func (e *DiagError) Text() string {
+	var b bytes.Buffer
+	_ = e.WriteText(&b, 0, false)
+	return b.String()
+}
+
+// Load reads, parses and validates policy files and builds the runtime
+// policy. With no files it loads the embedded default. On failure the error
+// is a *DiagError.
+func Load(files []string, opts LoadOptions) (*Policy, error) {
+	if len(files) == 0 {
+		return LoadSources([]Source{DefaultSource()}, opts)
+	}
+	srcs := make([]Source, 0, len(files))
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			return nil, &DiagError{Diags: hcl.Diagnostics{{
+				Severity: hcl.DiagError,
+				Summary:  "Cannot read policy file",
+				Detail:   err.Error(),
+			}}}
+		}
+		srcs = append(srcs, Source{Name: f, Data: b})
+	}
+	return LoadSources(srcs, opts)
+}
+
+// LoadSources is Load on policy text already in memory.
+func LoadSources(srcs []Source, opts LoadOptions) (*Policy, error) {
+	parser := hclparse.NewParser()
+	var diags hcl.Diagnostics
+	var raws []rawFile
+	for _, s := range srcs {
+		f, d := parser.ParseHCL(s.Data, s.Name)
+		diags = append(diags, d...)
+		if d.HasErrors() {
+			continue
+		}
+		var raw rawFile
+		d = hclutil.Decode(f.Body, &raw)
+		diags = append(diags, d...)
+		raws = append(raws, raw)
+	}
+	if diags.HasErrors() {
+		return nil, &DiagError{Diags: diags, Files: parser.Files()}
+	}
+	b := &builder{opts: opts, srcs: map[string][]byte{}}
+	for _, s := range srcs {
+		b.srcs[s.Name] = s.Data
+	}
+	if len(srcs) > 0 {
+		pos := hcl.Pos{Line: 1, Column: 1}
+		b.fileStart = hcl.Range{Filename: srcs[0].Name, Start: pos, End: pos}
+	}
+	p := b.build(raws)
+	diags = append(diags, b.diags...)
+	if diags.HasErrors() {
+		return nil, &DiagError{Diags: diags, Files: parser.Files()}
+	}
+	p.files = make([]string, len(srcs))
+	for i, s := range srcs {
+		p.files[i] = s.Name
+	}
+	return p, nil
+}

@@ -1,0 +1,6 @@
+trunk "t" {
+  interface = "outside"
+  destination {
+    host = "192.0.2.1
+  }
+}

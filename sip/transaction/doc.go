@@ -1,0 +1,50 @@
+// Package transaction implements the SIP transaction layer of RFC 3261 §17
+// with the INVITE changes of RFC 6026: client and server, INVITE and
+// non-INVITE state machines, timers A–M on one hashed timer wheel driven by
+// an injectable Clock (no goroutine per transaction), request and response
+// matching including the RFC 2543 fallback (§17.1.3, §17.2.3), ACK
+// generation for non-2xx final responses (§17.1.1.3), CANCEL (§9) and
+// merged-request detection (§8.2.2.2).
+//
+// # Using it from the B2BUA
+//
+// Build the transport and the Manager together:
+//
+//	m, layer, err := transaction.New(transaction.Config{
+//		Handler: b2bua,                 // HandleRequest(tx *ServerTx, req *sip.Message)
+//		Hooks: transaction.Hooks{
+//			ACK:           b2bua.onACK,  // ACK for 2xx (tx is the INVITE it acknowledges, or nil)
+//			StrayResponse: b2bua.onStray,
+//			Cancel:        b2bua.onCancel, // nil: the Manager answers the INVITE with 487 itself
+//			ServerError:   b2bua.onServerError, // ErrNoACK, transport errors
+//		},
+//	}, transport.Config{Listeners: listeners, Limits: limits})
+//	defer layer.Close()
+//	defer m.Close()
+//
+// Server side: HandleRequest is called once per new server transaction, on
+// the goroutine that read the message; it must not block (hand the work to
+// the call's own executor). Retransmissions never reach it. Answer with
+// tx.Respond(tx.NewResponse(code, reason)) or any response built from
+// tx.Request(); the transaction adds a To tag, retransmits final responses
+// over UDP (Timer G), retransmits a 2xx to INVITE until its ACK (RFC 3261
+// §13.3.1.4; matched by Call-ID, From tag, To tag and CSeq number), and
+// answers retransmitted requests. An INVITE gets 100 Trying at once unless
+// Config.No100. CANCEL is answered by the Manager (200, or 481 when it
+// matches nothing), then Hooks.Cancel tells the TU. A request that merges
+// with a live transaction gets 482 and never reaches the handler.
+//
+// Client side: m.Request(ctx, req, target, onResp) resolves the target
+// (transport.Target, RFC 3263 subset), adds a top Via with a fresh branch
+// when req has none, sends, and calls onResp for every response passed to
+// the TU, or once with ErrTimeout or a transport error. m.RequestOn sends on
+// a known transport.Flow (in-dialog requests over the same connection).
+// onResp calls of one transaction never overlap. ClientTx.Cancel sends a
+// CANCEL per RFC 3261 §9.1, waiting for a provisional response when none has
+// arrived. ACK for a 2xx is not a transaction: build it and send it with
+// m.Send or m.SendOn.
+//
+// Timers use T1, T2 and T4 from Config (defaults 500 ms, 4 s, 5 s) and are
+// only armed for retransmission on unreliable transports. Inject
+// transactiontest.FakeClock as Config.Clock to drive them in tests.
+package transaction

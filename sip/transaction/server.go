@@ -1,0 +1,397 @@
+package transaction
+
+import (
+	"sync"
+	"time"
+
+	"github.com/sbc-project/sbc/sip"
+	"github.com/sbc-project/sbc/sip/transport"
+)
+
+// ServerTx is a server transaction (RFC 3261 §17.2): INVITE (Figure 7 with
+// the Accepted state of RFC 6026 §7.1) or non-INVITE (Figure 8). The TU
+// answers through Respond; retransmitted requests are absorbed and answered
+// with the last response; timers G, H, I, J and L run on the Manager's
+// wheel. On unreliable transports the transaction also retransmits a 2xx to
+// INVITE until its ACK arrives (the UAS core duty of RFC 3261 §13.3.1.4,
+// taken on here so the TU needs no timers).
+type ServerTx struct {
+	m      *Manager
+	key    string
+	req    *sip.Message
+	flow   transport.Flow
+	invite bool
+
+	mu       sync.Mutex
+	state    State
+	mergeKey string
+	ackKey   string
+	respFlow transport.Flow
+	last     []byte // last response sent, for retransmission
+	lastCode int
+	toTag    string
+	acked    bool
+	canceled bool
+	retr     timer // G, or 2xx retransmission
+	tmo      timer // H, I, J, L
+	interval time.Duration
+
+	// Value is free for the TU (for example its call or dialog).
+	Value any
+}
+
+func (m *Manager) newServerTx(in transport.Inbound, inf *info, key string) *ServerTx {
+	tx := &ServerTx{m: m, key: key, req: in.Msg, flow: in.Flow, invite: in.Msg.Method == "INVITE", toTag: inf.toTag}
+	tx.retr.owner, tx.tmo.owner = tx, tx
+	tx.state = Trying
+	if tx.invite {
+		tx.state = Proceeding // RFC 3261 §17.2.1: created in Proceeding
+	}
+	s := m.shardOf(key)
+	s.mu.Lock()
+	if old := s.server[key]; old != nil && old.State() != Terminated {
+		s.mu.Unlock()
+		old.retransmission(in.Msg)
+		return nil
+	}
+	s.server[key] = tx
+	s.mu.Unlock()
+	m.liveServer.Add(1)
+	return tx
+}
+
+// Request returns the request that created the transaction.
+func (tx *ServerTx) Request() *sip.Message { return tx.req }
+
+// Flow returns the flow the request arrived on.
+func (tx *ServerTx) Flow() transport.Flow { return tx.flow }
+
+// Source returns the request's source address.
+func (tx *ServerTx) Source() transport.Flow { return tx.flow }
+
+// State returns the current state.
+func (tx *ServerTx) State() State {
+	tx.mu.Lock()
+	defer tx.mu.Unlock()
+	return tx.state
+}
+
+// Canceled reports whether a CANCEL matched this INVITE (RFC 3261 §9.2).
+func (tx *ServerTx) Canceled() bool {
+	tx.mu.Lock()
+	defer tx.mu.Unlock()
+	return tx.canceled
+}
+
+func (tx *ServerTx) markCanceled() bool {
+	tx.mu.Lock()
+	defer tx.mu.Unlock()
+	if !tx.invite || tx.state != Proceeding || tx.canceled {
+		return false
+	}
+	tx.canceled = true
+	return true
+}
+
+// ToTag returns the To tag of this transaction's responses: the request's,
+// or the one the first tagged response carried, or a new random tag.
+func (tx *ServerTx) ToTag() string {
+	tx.mu.Lock()
+	defer tx.mu.Unlock()
+	if tx.toTag == "" {
+		tx.toTag = transport.RandomToken(10)
+	}
+	return tx.toTag
+}
+
+// NewResponse builds a response to the transaction's request (RFC 3261
+// §8.2.6.2) with the transaction's To tag on anything but 100.
+func (tx *ServerTx) NewResponse(code int, reason string) *sip.Message {
+	r := sip.NewResponse(tx.req, code, reason)
+	if code > 100 {
+		transport.AddToTag(r, tx.ToTag())
+	}
+	return r
+}
+
+// Respond sends resp through the transaction (RFC 3261 §17.2.1, §17.2.2,
+// RFC 6026 §7.1): provisional responses in Trying/Proceeding, one final
+// response, and for INVITE further 2xx in Accepted. A response without To
+// tag (other than 100) gets the transaction's tag.
+func (tx *ServerTx) Respond(resp *sip.Message) error {
+	code := resp.StatusCode
+	if code > 100 {
+		if tag := transport.AddToTag(resp, tx.ToTag()); tag != "" {
+			tx.mu.Lock()
+			tx.toTag = tag
+			tx.mu.Unlock()
+		}
+	}
+	tx.mu.Lock()
+	var err error
+	var term bool
+	switch {
+	case tx.state == Terminated:
+		tx.mu.Unlock()
+		return ErrTerminated
+	case tx.state == Trying || tx.state == Proceeding:
+		if err = tx.send(resp); err != nil {
+			term = true
+			break
+		}
+		m := tx.m
+		switch {
+		case code < 200:
+			tx.state = Proceeding
+		case tx.invite && code < 300:
+			// RFC 6026 §7.1: 2xx → Accepted, Timer L = 64*T1.
+			tx.state = Accepted
+			tx.arm(&tx.tmo, timerL, 64*m.t1)
+			if !tx.flow.Reliable() {
+				tx.interval = m.t1
+				tx.arm(&tx.retr, timer2xx, m.t1) // RFC 3261 §13.3.1.4
+			}
+			tx.ackKey = tx.registerACK(resp)
+		case tx.invite:
+			// RFC 3261 §17.2.1: Completed, G = T1 (unreliable), H = 64*T1.
+			tx.state = Completed
+			if !tx.flow.Reliable() {
+				tx.interval = m.t1
+				tx.arm(&tx.retr, timerG, m.t1)
+			}
+			tx.arm(&tx.tmo, timerH, 64*m.t1)
+		default:
+			// RFC 3261 §17.2.2: Completed, J = 64*T1 (unreliable) or 0.
+			tx.state = Completed
+			if tx.flow.Reliable() {
+				term = true
+			} else {
+				tx.arm(&tx.tmo, timerJ, 64*m.t1)
+			}
+		}
+	case tx.state == Accepted && code >= 200 && code < 300:
+		// RFC 6026 §7.1: further 2xx from the TU are sent.
+		err = tx.send(resp)
+	default:
+		tx.mu.Unlock()
+		return ErrState
+	}
+	if term {
+		tx.terminateLocked()
+	}
+	tx.mu.Unlock()
+	if term {
+		tx.cleanup()
+		if err != nil && tx.m.cfg.Hooks.ServerError != nil {
+			tx.m.cfg.Hooks.ServerError(tx, err)
+		}
+	}
+	return err
+}
+
+// send serialises and writes resp; called with mu held.
+func (tx *ServerTx) send(resp *sip.Message) error {
+	f, err := tx.m.wire.ResponseFlow(tx.flow, resp)
+	if err != nil {
+		return err
+	}
+	b := resp.AppendTo(nil)
+	tx.respFlow = f
+	tx.last = b
+	tx.lastCode = resp.StatusCode
+	return tx.m.wire.Write(f, b, tx)
+}
+
+// resend writes the last response again; called with mu held.
+func (tx *ServerTx) resend() {
+	if tx.last != nil {
+		tx.m.wire.Write(tx.respFlow, tx.last, tx)
+	}
+}
+
+func (tx *ServerTx) arm(t *timer, k timerKind, d time.Duration) {
+	t.kind = k
+	tx.m.wheel.schedule(t, tx.m.clock.Now(), d)
+}
+
+// registerACK records the identity of the ACK for a 2xx; called with mu
+// held.
+func (tx *ServerTx) registerACK(resp *sip.Message) string {
+	inf, err := parseInfo(resp, true)
+	if err != nil {
+		return ""
+	}
+	k := ackKey(inf.callID, inf.fromTag, inf.toTag, inf.cseq.Seq)
+	s := tx.m.shardOf(k)
+	s.mu.Lock()
+	s.acks[k] = tx
+	s.mu.Unlock()
+	return k
+}
+
+// retransmission absorbs a retransmitted request, answering it with the
+// last response (RFC 3261 §17.2.1, §17.2.2); false when terminated.
+func (tx *ServerTx) retransmission(_ *sip.Message) bool {
+	tx.mu.Lock()
+	defer tx.mu.Unlock()
+	switch tx.state {
+	case Terminated:
+		return false
+	case Proceeding, Completed:
+		tx.resend()
+	}
+	// Trying, Confirmed and (RFC 6026 §7.1) Accepted absorb silently.
+	tx.m.stats.absorbed.Add(1)
+	return true
+}
+
+// receiveACK handles an ACK matched to this transaction (RFC 3261 §17.2.1);
+// false lets the Manager pass it to the TU.
+func (tx *ServerTx) receiveACK(_ transport.Inbound, _ *info) bool {
+	tx.mu.Lock()
+	defer tx.mu.Unlock()
+	if !tx.invite {
+		return false
+	}
+	switch tx.state {
+	case Completed:
+		// Confirmed; Timer I = T4 (unreliable) or 0 (fired on the next
+		// tick, so cleanup never runs under mu).
+		tx.m.wheel.stop(&tx.retr)
+		tx.state = Confirmed
+		d := tx.m.t4
+		if tx.flow.Reliable() {
+			d = 0
+		}
+		tx.arm(&tx.tmo, timerI, d)
+		return true
+	case Confirmed:
+		tx.m.stats.absorbed.Add(1)
+		return true
+	case Proceeding:
+		return true // an ACK before any final response: nothing to acknowledge
+	}
+	// Accepted (ACK for the 2xx, RFC 2543 style with the INVITE's branch)
+	// or Terminated: the TU's business.
+	return false
+}
+
+// ackFor2xx stops 2xx retransmission once the ACK arrived.
+func (tx *ServerTx) ackFor2xx() {
+	tx.mu.Lock()
+	defer tx.mu.Unlock()
+	tx.acked = true
+	tx.m.wheel.stop(&tx.retr)
+}
+
+// Acked reports whether the ACK for this INVITE's final response arrived.
+func (tx *ServerTx) Acked() bool {
+	tx.mu.Lock()
+	defer tx.mu.Unlock()
+	return tx.acked || tx.state == Confirmed
+}
+
+func (tx *ServerTx) onTimer(t *timer, gen uint32) {
+	m := tx.m
+	tx.mu.Lock()
+	if t.stale(gen) || tx.state == Terminated {
+		tx.mu.Unlock()
+		return
+	}
+	var fail error
+	term := false
+	switch t.kind {
+	case timerG: // RFC 3261 §17.2.1: resend, double up to T2
+		if tx.state == Completed {
+			tx.resend()
+			m.stats.retransmits.Add(1)
+			tx.interval = min(2*tx.interval, m.t2)
+			tx.arm(&tx.retr, timerG, tx.interval)
+		}
+	case timer2xx: // RFC 3261 §13.3.1.4: T1 doubling to T2 until ACK
+		if tx.state == Accepted && !tx.acked {
+			tx.resend()
+			m.stats.retransmits.Add(1)
+			tx.interval = min(2*tx.interval, m.t2)
+			tx.arm(&tx.retr, timer2xx, tx.interval)
+		}
+	case timerH: // ACK never received
+		term, fail = true, ErrNoACK
+	case timerI, timerJ:
+		term = true
+	case timerL: // RFC 6026 §7.1: Accepted → Terminated
+		term = true
+		if !tx.acked {
+			fail = ErrNoACK
+		}
+	}
+	if term {
+		tx.terminateLocked()
+	}
+	tx.mu.Unlock()
+	if term {
+		tx.cleanup()
+		if fail != nil {
+			if fail == ErrNoACK {
+				m.stats.noACK.Add(1)
+			}
+			if m.cfg.Hooks.ServerError != nil {
+				m.cfg.Hooks.ServerError(tx, fail)
+			}
+		}
+	}
+}
+
+// TransportError implements transport.ErrorSink: a response could not be
+// written (RFC 3261 §17.2.1, §17.2.2: Terminated, inform the TU).
+func (tx *ServerTx) TransportError(_ transport.Flow, err error) {
+	tx.mu.Lock()
+	if tx.state == Terminated {
+		tx.mu.Unlock()
+		return
+	}
+	tx.terminateLocked()
+	tx.mu.Unlock()
+	tx.cleanup()
+	if tx.m.cfg.Hooks.ServerError != nil {
+		tx.m.cfg.Hooks.ServerError(tx, err)
+	}
+}
+
+func (tx *ServerTx) terminateLocked() {
+	tx.state = Terminated
+	tx.m.wheel.stop(&tx.retr)
+	tx.m.wheel.stop(&tx.tmo)
+}
+
+// cleanup removes the terminated transaction from the Manager's tables;
+// called without mu.
+func (tx *ServerTx) cleanup() {
+	m := tx.m
+	tx.mu.Lock()
+	mk, ak := tx.mergeKey, tx.ackKey
+	tx.mu.Unlock()
+	s := m.shardOf(tx.key)
+	s.mu.Lock()
+	if s.server[tx.key] == tx {
+		delete(s.server, tx.key)
+		m.liveServer.Add(-1)
+	}
+	s.mu.Unlock()
+	if mk != "" {
+		s := m.shardOf(mk)
+		s.mu.Lock()
+		if s.merged[mk] == tx {
+			delete(s.merged, mk)
+		}
+		s.mu.Unlock()
+	}
+	if ak != "" {
+		s := m.shardOf(ak)
+		s.mu.Lock()
+		if s.acks[ak] == tx {
+			delete(s.acks, ak)
+		}
+		s.mu.Unlock()
+	}
+}
