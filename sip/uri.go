@@ -348,9 +348,13 @@ func (u *URI) parseTel(s string) error {
 		if !isTelPname(n) {
 			return uriErr("bad tel parameter name")
 		}
+		// RFC 3966 §3: no parameter name may appear more than once.
+		if (Params{s: rest, uri: true}).Has(n) {
+			return uriErr("repeated tel parameter")
+		}
 		switch {
 		case strings.EqualFold(n, "phone-context"):
-			seen++
+			seen = 1
 			if !hv || !validPhoneContext(v) {
 				return uriErr("bad phone-context")
 			}
