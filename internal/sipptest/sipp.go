@@ -510,7 +510,8 @@ func (p *Process) waitBound(ctx context.Context) error {
 	}
 }
 
-// RunPair starts the UAS, then the UAC against it, and waits for both. The
+// RunPair starts the UAS, then the UAC, and waits for both. The UAC calls
+// uac.Remote when set (an SBC or a proxy in front of the UAS), else the UAS. The
 // UAS gets grace after the UAC ends to finish its last calls (its timewait);
 // then it is asked to stop and, failing that, killed.
 func RunPair(ctx context.Context, tb testing.TB, uas, uac Config) (uasRes, uacRes *Result) {
@@ -520,7 +521,9 @@ func RunPair(ctx context.Context, tb testing.TB, uas, uac Config) (uasRes, uacRe
 	if err != nil {
 		tb.Fatalf("start uas: %v", err)
 	}
-	uac.Remote = ps.Config().Local
+	if !uac.Remote.IsValid() {
+		uac.Remote = ps.Config().Local
+	}
 	pc, err := Start(ctx, tb, uac)
 	if err != nil {
 		tb.Fatalf("start uac: %v", err)
