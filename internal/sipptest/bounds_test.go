@@ -56,3 +56,24 @@ func TestWaitKillsOnContext(t *testing.T) {
 		t.Errorf("%s still bound after the kill", p.Config().Local)
 	}
 }
+
+// TestStopEndsAnIdleUAS shows that Stop (SIGUSR1) makes a waiting UAS exit
+// by itself, leaving its statistics.
+func TestStopEndsAnIdleUAS(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	p, err := Start(ctx, t, Config{Scenario: Scenario(t, "uas-load"), Role: UAS,
+		Local: netip.AddrPortFrom(uasIP, 0), Calls: 5, Timeout: 30 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.Stop()
+	res, err := p.Wait(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c := res.Stats.Cumulative; c.IncomingCalls != 0 || c.SuccessfulCalls != 0 || c.FailedCalls != 0 {
+		t.Errorf("idle UAS counted calls: %+v", c)
+	}
+	t.Logf("idle UAS stopped with exit code %d", res.ExitCode)
+}

@@ -20,3 +20,6 @@ var ErrStatFormat = errors.New("sipptest: malformed statistics file")
 
 // ErrPcap reports a capture that cannot be written as asked.
 var ErrPcap = errors.New("sipptest: pcap")
+
+// ErrNoPort reports that no free port (or media port range) was found.
+var ErrNoPort = errors.New("sipptest: no free port")

@@ -39,7 +39,7 @@ func FreePort(ip netip.Addr) (uint16, error) {
 			return port, nil
 		}
 	}
-	return 0, fmt.Errorf("sipptest: no free port on %s", ip)
+	return 0, fmt.Errorf("%w on %s", ErrNoPort, ip)
 }
 
 // FreeMediaPort returns an even UDP port p on ip with p..p+3 free: SIPp binds
@@ -50,7 +50,7 @@ func FreeMediaPort(ip netip.Addr) (uint16, error) {
 	for range 256 {
 		c, err := net.ListenUDP("udp", net.UDPAddrFromAddrPort(netip.AddrPortFrom(ip, 0)))
 		if err != nil {
-			return 0, fmt.Errorf("sipptest: media port on %s: %w", ip, err)
+			return 0, fmt.Errorf("%w: media port on %s: %v", ErrNoPort, ip, err)
 		}
 		base := uint16(c.LocalAddr().(*net.UDPAddr).Port) &^ 1
 		c.Close()
@@ -72,7 +72,7 @@ func FreeMediaPort(ip netip.Addr) (uint16, error) {
 			return base, nil
 		}
 	}
-	return 0, fmt.Errorf("sipptest: no free media port range on %s", ip)
+	return 0, fmt.Errorf("%w: no media port range on %s", ErrNoPort, ip)
 }
 
 func udpFree(ap netip.AddrPort) bool {
@@ -89,7 +89,7 @@ func freeUDPTCP(ip netip.Addr) (uint16, error) {
 	for range 64 {
 		u, err := net.ListenUDP("udp", net.UDPAddrFromAddrPort(netip.AddrPortFrom(ip, 0)))
 		if err != nil {
-			return 0, fmt.Errorf("sipptest: free port on %s: %w", ip, err)
+			return 0, fmt.Errorf("%w on %s: %v", ErrNoPort, ip, err)
 		}
 		port := uint16(u.LocalAddr().(*net.UDPAddr).Port)
 		l, err := net.ListenTCP("tcp", net.TCPAddrFromAddrPort(netip.AddrPortFrom(ip, port)))
@@ -100,7 +100,7 @@ func freeUDPTCP(ip netip.Addr) (uint16, error) {
 		l.Close()
 		return port, nil
 	}
-	return 0, fmt.Errorf("sipptest: no port on %s free for UDP and TCP", ip)
+	return 0, fmt.Errorf("%w on %s for both UDP and TCP", ErrNoPort, ip)
 }
 
 // bound reports whether a socket is bound to ap (a listening one for TCP),

@@ -120,7 +120,6 @@ type Process struct {
 	stdout *os.File
 	stderr *os.File
 	done   chan struct{}
-	err    error // from cmd.Wait, valid after done
 }
 
 // Result is what a finished SIPp left behind.
@@ -193,7 +192,7 @@ func Start(ctx context.Context, tb testing.TB, cfg Config) (*Process, error) {
 	}
 	// The waiter goroutine is owned by p and ends when the process does.
 	go func() {
-		p.err = p.cmd.Wait()
+		_ = p.cmd.Wait() // the exit status is read from cmd.ProcessState
 		p.stdout.Close()
 		p.stderr.Close()
 		close(p.done)

@@ -54,7 +54,7 @@ type StatRow struct {
 // one header line, then one row per -fd period and one at exit).
 func ParseStatCSV(r io.Reader) ([]StatRow, error) {
 	sc := bufio.NewScanner(r)
-	sc.Buffer(make([]byte, 64<<10), 1<<20)
+	sc.Buffer(make([]byte, 0, 4096), 1<<20) // rows are ~1 KiB; grow as needed
 	if !sc.Scan() {
 		if err := sc.Err(); err != nil {
 			return nil, fmt.Errorf("%w: %v", ErrStatFormat, err)

@@ -180,3 +180,38 @@ func TestConfigArgs(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkParseStatCSV parses a SIPp statistics file; the baseline,
+// BenchmarkStatCSVSplitOnly, only splits its lines and fields, so the ratio
+// of the two is the cost of turning fields into counters.
+func BenchmarkParseStatCSV(b *testing.B) {
+	data, err := os.ReadFile("testdata/stat-uas-tcpclosed.csv")
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	b.SetBytes(int64(len(data)))
+	for b.Loop() {
+		if _, err := ParseStatCSV(strings.NewReader(string(data))); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkStatCSVSplitOnly(b *testing.B) {
+	data, err := os.ReadFile("testdata/stat-uas-tcpclosed.csv")
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	b.SetBytes(int64(len(data)))
+	n := 0
+	for b.Loop() {
+		for _, line := range strings.Split(string(data), "\n") {
+			n += len(strings.Split(line, ";"))
+		}
+	}
+	if n == 0 {
+		b.Fatal("nothing split")
+	}
+}
