@@ -2,6 +2,7 @@ package sipptest
 
 import (
 	"context"
+	"net"
 	"net/netip"
 	"testing"
 	"time"
@@ -63,6 +64,30 @@ func TestScenarioPairs(t *testing.T) {
 			if got := uas.Stats.Cumulative.IncomingCalls; got != pairCalls {
 				t.Errorf("uas received %d calls, want %d", got, pairCalls)
 			}
+		})
+	}
+}
+
+// TestScenarioPairsIPv6 runs pairs over the IPv6 loopback: SIPp brackets the
+// addresses in URIs and Via, and the SDP says IP6.
+func TestScenarioPairsIPv6(t *testing.T) {
+	loop6 := netip.IPv6Loopback()
+	if c, err := net.ListenUDP("udp6", net.UDPAddrFromAddrPort(netip.AddrPortFrom(loop6, 0))); err != nil {
+		t.Skipf("no IPv6 loopback: %v", err)
+	} else {
+		c.Close()
+	}
+	for _, name := range []string{"basic", "prack"} {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			ctx, cancel := context.WithTimeout(context.Background(), 45*time.Second)
+			defer cancel()
+			uas, uac := RunPair(ctx, t,
+				Config{Scenario: Scenario(t, "uas-"+name), Local: netip.AddrPortFrom(loop6, 0), Calls: pairCalls},
+				Config{Scenario: Scenario(t, "uac-"+name), Local: netip.AddrPortFrom(loop6, 0), Calls: pairCalls,
+					Rate: 10, CallDuration: 100 * time.Millisecond})
+			uac.ExpectCalls(t, pairCalls)
+			uas.ExpectCalls(t, pairCalls)
 		})
 	}
 }

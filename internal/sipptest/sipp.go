@@ -103,8 +103,9 @@ type Config struct {
 	TraceRTT bool
 	// StatInterval is the period of the statistics rows (-fd).
 	StatInterval time.Duration
-	// ControlPort is SIPp's UDP control socket (-cp) on the Local address;
-	// a zero port is replaced by a free one.
+	// ControlPort is SIPp's UDP control socket (-cp, -ci): on the Local
+	// address, or 127.0.0.1 for an IPv6 Local (SIPp's control socket is
+	// IPv4 only); a zero port is replaced by a free one.
 	ControlPort uint16
 	// Dir receives SIPp's files; default a new directory under tb.TempDir().
 	Dir string
@@ -376,7 +377,7 @@ func (c *Config) fill(tb testing.TB) error {
 		c.Local = netip.AddrPortFrom(c.Local.Addr(), port)
 	}
 	if c.ControlPort == 0 {
-		port, err := FreePort(c.Local.Addr())
+		port, err := FreePort(c.controlIP())
 		if err != nil {
 			return err
 		}
@@ -417,6 +418,13 @@ func (c *Config) fill(tb testing.TB) error {
 	return nil
 }
 
+func (c *Config) controlIP() netip.Addr {
+	if c.Local.Addr().Is4() {
+		return c.Local.Addr()
+	}
+	return netip.AddrFrom4([4]byte{127, 0, 0, 1})
+}
+
 func ms(d time.Duration) string { return strconv.FormatInt(d.Milliseconds(), 10) }
 
 func (c *Config) args() []string {
@@ -426,7 +434,7 @@ func (c *Config) args() []string {
 		"-i", c.Local.Addr().String(), "-p", strconv.Itoa(int(c.Local.Port())), "-bind_local",
 		"-mi", c.Media.Addr().String(), "-mp", strconv.Itoa(int(c.Media.Port())),
 		// The control socket: on our own address, never SIPp's 0.0.0.0:8888.
-		"-ci", c.Local.Addr().String(), "-cp", strconv.Itoa(int(c.ControlPort)),
+		"-ci", c.controlIP().String(), "-cp", strconv.Itoa(int(c.ControlPort)),
 		"-m", strconv.Itoa(c.Calls),
 		"-timeout", ms(c.Timeout) + "ms", "-timeout_error",
 		"-recv_timeout", ms(c.RecvTimeout),
