@@ -10,7 +10,6 @@ import (
 
 	"github.com/sbc-project/sbc/mediarelay"
 	"github.com/sbc-project/sbc/policy"
-	"github.com/sbc-project/sbc/sdp"
 	"github.com/sbc-project/sbc/sip"
 	"github.com/sbc-project/sbc/sip/transaction"
 	"github.com/sbc-project/sbc/sip/transport"
@@ -97,8 +96,7 @@ func (c *Call) sendBInvite(at attempt) error {
 	c.gen++
 	gen := c.gen
 	t := at.trunk
-	c.b = callLeg{side: mediarelay.LegB, iface: t.Interface, tr: transportOf(at.dest.Transport), trunk: t,
-		origin: sdp.NewOrigin("sbc", uint64(time.Now().UnixNano()/1000)+1, 1, netip.Addr{})}
+	c.b = callLeg{side: mediarelay.LegB, iface: t.Interface, tr: transportOf(at.dest.Transport), trunk: t}
 	c.cdr.ToTrunk = t.Name
 	c.cdr.Attempts++
 	sb, err := c.s.sentBy(c.b.iface, c.b.tr)

@@ -266,7 +266,6 @@ func (s *Server) newDialogPair(tx *transaction.ServerTx, req *sip.Message, kind 
 	if s.cfg.Observer != nil {
 		s.cfg.Observer.CallAttempted(srcTrunk.Name)
 	}
-	c.a.origin = sdp.NewOrigin("sbc", uint64(now.UnixNano()/1000), 1, netip.Addr{})
 	c.a.dlg, err = uasDialog(req, tx.ToTag())
 	if err != nil {
 		release()

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/netip"
 	"strings"
+	"time"
 
 	"github.com/sbc-project/sbc/mediarelay"
 	"github.com/sbc-project/sbc/policy"
@@ -80,6 +81,12 @@ func (c *Call) crossSDP(from, to *callLeg, body []byte, offer bool) ([]byte, err
 	if !params.Addr.IsValid() {
 		return nil, errNoMedia
 	}
+	if to.origin == nil {
+		// RFC 8866 §5.2: our own session id per leg, never derived from the
+		// other side's o= line.
+		to.origin = sdp.NewOrigin("sbc", uint64(time.Now().UnixNano()/1000), 1, params.Addr)
+	}
+	params.Origin = to.origin
 	err = sdp.Rewrite(sess, params)
 	var ce *sdp.CodecError
 	if errors.As(err, &ce) {

@@ -439,3 +439,13 @@ func (t *dialogTable) del(callID, localTag string) {
 }
 
 func (t *dialogTable) len() int { return int(t.n.Load()) }
+
+// addListener adds a SIP listener to its interface (for Via and Contact).
+func (s *Server) addListener(l transport.ListenerInfo) {
+	ifc, ok := s.ifaces[l.Interface]
+	if !ok {
+		ifc = &Interface{Name: l.Interface}
+		s.ifaces[l.Interface] = ifc
+	}
+	ifc.Listeners = append(ifc.Listeners, l)
+}
