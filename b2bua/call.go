@@ -59,9 +59,9 @@ type callLeg struct {
 	lastACKSeq uint32
 	// reliable provisionals sent on this leg (A leg only): our RSeq
 	// counter and RSeq → the RSeq/CSeq of the other leg's provisional.
-	rseq   uint32
-	prack  map[uint32]rackRef
-	retx   map[uint32]*time.Timer
+	rseq    uint32
+	prack   map[uint32]rackRef
+	retx    map[uint32]*time.Timer
 	contact string // our Contact on this leg
 }
 

@@ -174,11 +174,9 @@ func startSBC(t *testing.T, calleePort, failPort, backupPort uint16) *testSBC {
 	}
 	sb.inside = netip.AddrPortFrom(sbcInsideIP, freePort(t, sbcInsideIP))
 	sb.outside = netip.AddrPortFrom(sbcOutsideIP, freePort(t, sbcOutsideIP))
-	srv, err := New(Config{Tx: nil, Relay: relay, Policy: func() *policy.Policy { return pol }, CDR: sb.cdr, Logger: log})
-	if err != nil {
-		// Tx is set below; New requires it, so build with a placeholder.
-	}
-	srv, err = New(Config{Tx: placeholderTx{}, Relay: relay, Policy: func() *policy.Policy { return pol }, CDR: sb.cdr, Logger: log})
+	// The Manager needs the Server as its Handler: build the Server with a
+	// placeholder and set the Manager after.
+	srv, err := New(Config{Tx: placeholderTx{}, Relay: relay, Policy: func() *policy.Policy { return pol }, CDR: sb.cdr, Logger: log})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -198,10 +196,7 @@ func startSBC(t *testing.T, calleePort, failPort, backupPort uint16) *testSBC {
 	}
 	t.Cleanup(func() { mgr.Close(); layer.Close() })
 	srv.SetTx(mgr)
-	srv.cfg.Interfaces = nil
-	for _, l := range layer.Listeners() {
-		srv.addListener(l)
-	}
+	srv.AddListeners(layer.Listeners())
 	sb.srv = srv
 	return sb
 }

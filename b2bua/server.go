@@ -49,8 +49,8 @@ type Config struct {
 	Relay      *mediarelay.Relay
 	Policy     func() *policy.Policy
 	Interfaces []Interface
-	Limiter    *Limiter   // nil: a new one
-	CDR        CDRSink    // nil: no CDRs
+	Limiter    *Limiter // nil: a new one
+	CDR        CDRSink  // nil: no CDRs
 	Logger     *slog.Logger
 	Now        func() time.Time
 	// Observer receives call events for metrics; nil for none.
@@ -79,7 +79,7 @@ type Server struct {
 	log     *slog.Logger
 	now     func() time.Time
 	limiter *Limiter
-	ifaces  map[string]*Interface
+	ifaces  atomic.Pointer[map[string]*Interface] // replaced whole, never edited
 
 	dialogs dialogTable
 	calls   sync.Map // call ID → *Call
@@ -98,7 +98,7 @@ func New(cfg Config) (*Server, error) {
 		return nil, errors.New("b2bua: Config.Tx and Config.Policy are required")
 	}
 	s := &Server{cfg: cfg, log: cfg.Logger, now: cfg.Now, limiter: cfg.Limiter,
-		ifaces: make(map[string]*Interface), idle: make(chan struct{})}
+		idle: make(chan struct{})}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}
@@ -112,9 +112,7 @@ func New(cfg Config) (*Server, error) {
 	if s.cfg.MaxRedirects == 0 {
 		s.cfg.MaxRedirects = 3
 	}
-	for i := range cfg.Interfaces {
-		s.ifaces[cfg.Interfaces[i].Name] = &cfg.Interfaces[i]
-	}
+	s.SetInterfaces(cfg.Interfaces)
 	s.dialogs.init()
 	return s, nil
 }
@@ -334,7 +332,7 @@ func (s *Server) onStray(in transport.Inbound) {
 // sentBy returns the host:port to write in Via and Contact for the
 // interface and transport (the advertised address behind a 1:1 NAT).
 func (s *Server) sentBy(iface string, tr transport.Transport) (string, error) {
-	ifc, ok := s.ifaces[iface]
+	ifc, ok := (*s.ifaces.Load())[iface]
 	if !ok {
 		return "", fmt.Errorf("b2bua: unknown interface %q", iface)
 	}
@@ -365,7 +363,7 @@ func (s *Server) sentBy(iface string, tr transport.Transport) (string, error) {
 
 // mediaAddr is the address written in SDP for the interface.
 func (s *Server) mediaAddr(iface string, local netip.Addr) netip.Addr {
-	if ifc, ok := s.ifaces[iface]; ok {
+	if ifc, ok := (*s.ifaces.Load())[iface]; ok {
 		if ifc.MediaAdvertise.IsValid() {
 			return ifc.MediaAdvertise
 		}
@@ -440,12 +438,36 @@ func (t *dialogTable) del(callID, localTag string) {
 
 func (t *dialogTable) len() int { return int(t.n.Load()) }
 
-// addListener adds a SIP listener to its interface (for Via and Contact).
-func (s *Server) addListener(l transport.ListenerInfo) {
-	ifc, ok := s.ifaces[l.Interface]
-	if !ok {
-		ifc = &Interface{Name: l.Interface}
-		s.ifaces[l.Interface] = ifc
+// SetInterfaces replaces the interfaces the Server writes into messages
+// (their listeners, advertised and media addresses); safe while running.
+func (s *Server) SetInterfaces(ifs []Interface) {
+	m := make(map[string]*Interface, len(ifs))
+	for i := range ifs {
+		ifc := ifs[i]
+		m[ifc.Name] = &ifc
 	}
-	ifc.Listeners = append(ifc.Listeners, l)
+	s.ifaces.Store(&m)
+}
+
+// AddListeners adds SIP listeners to their interfaces (for Via and
+// Contact), creating interfaces that are not known yet.
+func (s *Server) AddListeners(ls []transport.ListenerInfo) {
+	old := *s.ifaces.Load()
+	var ifs []Interface
+	for _, ifc := range old {
+		ifs = append(ifs, *ifc)
+	}
+	for _, l := range ls {
+		found := false
+		for i := range ifs {
+			if ifs[i].Name == l.Interface {
+				ifs[i].Listeners = append(append([]transport.ListenerInfo(nil), ifs[i].Listeners...), l)
+				found = true
+			}
+		}
+		if !found {
+			ifs = append(ifs, Interface{Name: l.Interface, Listeners: []transport.ListenerInfo{l}})
+		}
+	}
+	s.SetInterfaces(ifs)
 }
