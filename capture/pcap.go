@@ -253,23 +253,23 @@ func initialSeq(k flowKey) uint32 {
 
 func (w *PcapWriter) writeSegment(p *Packet, src, dst netip.Addr, v6 bool, payload []byte, seq, ack uint32) error {
 	w.ipID++
-	w.frame = appendFrame(w.frame[:0], w.opts.LinkType, p.Transport.stream(), src, dst, v6,
+	// The record header and the frame are built in one buffer and written
+	// with one call.
+	var zero [pcapRecordLen]byte
+	w.frame = appendFrame(append(w.frame[:0], zero[:]...), w.opts.LinkType, p.Transport.stream(), src, dst, v6,
 		p.Src.Port(), p.Dst.Port(), w.ipID, seq, ack, payload)
-	n := int64(pcapRecordLen + len(w.frame))
+	n := int64(len(w.frame))
 	if w.size+n > w.opts.MaxBytes && w.size > pcapHeaderLen {
 		if err := w.rotate(); err != nil {
 			return err
 		}
 	}
-	var rh [pcapRecordLen]byte
 	us := p.Time.UnixMicro()
-	binary.LittleEndian.PutUint32(rh[0:], uint32(us/1e6))
-	binary.LittleEndian.PutUint32(rh[4:], uint32(us%1e6))
-	binary.LittleEndian.PutUint32(rh[8:], uint32(len(w.frame)))
-	binary.LittleEndian.PutUint32(rh[12:], uint32(len(w.frame)))
-	if _, err := w.bw.Write(rh[:]); err != nil {
-		return fmt.Errorf("capture: %w", err)
-	}
+	frameLen := uint32(n - pcapRecordLen)
+	binary.LittleEndian.PutUint32(w.frame[0:], uint32(us/1e6))
+	binary.LittleEndian.PutUint32(w.frame[4:], uint32(us%1e6))
+	binary.LittleEndian.PutUint32(w.frame[8:], frameLen)
+	binary.LittleEndian.PutUint32(w.frame[12:], frameLen)
 	if _, err := w.bw.Write(w.frame); err != nil {
 		return fmt.Errorf("capture: %w", err)
 	}
