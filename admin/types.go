@@ -4,13 +4,13 @@ import "time"
 
 // CallInfo is one call as the admin API shows it.
 type CallInfo struct {
-	ID       string    `json:"id"`              // the SBC's call id (used in /api/calls/{id})
-	State    string    `json:"state"`           // e.g. "trying", "ringing", "answered", "terminating"
-	From     string    `json:"from,omitempty"`  // calling party as received on the A leg
-	To       string    `json:"to,omitempty"`    // called party as received on the A leg
-	InTrunk  string    `json:"in_trunk"`        // trunk the call came from
-	OutTrunk string    `json:"out_trunk"`       // trunk the call goes to ("" while routing)
-	Start    time.Time `json:"start"`           // arrival of the initial INVITE
+	ID       string    `json:"id"`             // the SBC's call id (used in /api/calls/{id})
+	State    string    `json:"state"`          // e.g. "trying", "ringing", "answered", "terminating"
+	From     string    `json:"from,omitempty"` // calling party as received on the A leg
+	To       string    `json:"to,omitempty"`   // called party as received on the A leg
+	InTrunk  string    `json:"in_trunk"`       // trunk the call came from
+	OutTrunk string    `json:"out_trunk"`      // trunk the call goes to ("" while routing)
+	Start    time.Time `json:"start"`          // arrival of the initial INVITE
 	Answered time.Time `json:"answered,omitzero"`
 	// AgeSeconds is filled in by the server from Start at response time.
 	AgeSeconds float64   `json:"age_seconds"`
