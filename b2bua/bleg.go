@@ -279,7 +279,7 @@ func (c *Call) onBProvisional(resp *sip.Message) {
 			c.log.Info("bad provisional from b-leg", "err", err)
 			return
 		}
-		c.state = stateEarly
+		c.setState(stateEarly)
 	}
 	r := c.aTx.NewResponse(resp.StatusCode, resp.Reason)
 	if to.Tag() != "" {
@@ -380,7 +380,7 @@ func (c *Call) onB2xx(resp *sip.Message) {
 		c.finishFailure(502, "Bad Gateway", "failed", "callee")
 		return
 	}
-	c.state = stateAnswered
+	c.setState(stateAnswered)
 	now := c.s.now()
 	c.cdr.AnswerTime = now.UTC()
 	r := c.aTx.NewResponse(resp.StatusCode, resp.Reason)
@@ -395,7 +395,7 @@ func (c *Call) onB2xx(resp *sip.Message) {
 	// leg's 2xx retransmissions are absorbed.
 	c.a.acks = map[uint32]uint32{c.aSeq: c.bSeq}
 	if c.kind == "subscription" {
-		c.state = stateConfirmed
+		c.setState(stateConfirmed)
 	}
 	_ = c.aTx.Respond(r)
 	if c.s.cfg.Observer != nil {

@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/sbc-project/sbc/mediarelay"
@@ -26,6 +27,11 @@ const (
 	stateConfirmed                  // both legs confirmed
 	stateEnded                      // released; late responses are cleaned up
 )
+
+func (c *Call) setState(st callState) {
+	c.state = st
+	c.shown.Store(uint32(st))
+}
 
 func (s callState) String() string {
 	return [...]string{"routing", "early", "answered", "confirmed", "ended"}[s]
@@ -88,6 +94,7 @@ type Call struct {
 	kind   string // "call" (INVITE) or "subscription" (SUBSCRIBE / REFER)
 
 	state callState
+	shown atomic.Uint32 // state mirrored for the admin API's readers
 	a, b  callLeg
 
 	aTx      *transaction.ServerTx // the A-leg initial request
@@ -139,7 +146,7 @@ type CallInfo struct {
 func (c *Call) info() CallInfo {
 	// Fields read here are written only before the call is published or
 	// are immutable strings; the media counters are atomic in the relay.
-	ci := CallInfo{ID: c.id, State: "active", FromTrunk: c.cdr.FromTrunk, ToTrunk: c.cdr.ToTrunk,
+	ci := CallInfo{ID: c.id, State: callState(c.shown.Load()).String(), FromTrunk: c.cdr.FromTrunk, ToTrunk: c.cdr.ToTrunk,
 		ALegCallID: c.cdr.ALegCallID, BLegCallID: c.cdr.BLegCallID, Caller: c.cdr.Caller,
 		Callee: c.cdr.Callee, Start: c.cdr.SetupTime, AgeSeconds: c.s.now().Sub(c.cdr.SetupTime).Seconds()}
 	ci.Media = c.mediaCounters()
@@ -238,6 +245,7 @@ func (s *Server) newDialogPair(tx *transaction.ServerTx, req *sip.Message, kind 
 		r.AddHeader("Retry-After", strconv.Itoa(int(retry/time.Second)))
 		_ = tx.Respond(r)
 		if s.cfg.Observer != nil {
+			s.cfg.Observer.CallAttempted(srcTrunk.Name)
 			s.cfg.Observer.CallFailed(srcTrunk.Name, 503)
 		}
 		return

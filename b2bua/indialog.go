@@ -60,7 +60,7 @@ func (c *Call) onACK(side mediarelay.Leg, ack *sip.Message) {
 		c.log.Info("ACK not sent", "err", err)
 	}
 	if c.state == stateAnswered && side == mediarelay.LegA && cs.Seq == c.aSeq {
-		c.state = stateConfirmed
+		c.setState(stateConfirmed)
 	}
 	if from.pendingIn != nil && cs.Seq != c.aSeq {
 		from.pendingIn = nil
@@ -422,9 +422,6 @@ func (c *Call) finishFailure(code int, reason, disp, by string) {
 	if c.cdr.Disposition == "" {
 		c.cdr.Disposition = disp
 	}
-	if c.s.cfg.Observer != nil {
-		c.s.cfg.Observer.CallFailed(c.a.trunk.Name, code)
-	}
 	c.finish(code, reason, by)
 }
 
@@ -433,7 +430,7 @@ func (c *Call) finish(code int, reason, by string) {
 	if c.state == stateEnded {
 		return
 	}
-	c.state = stateEnded
+	c.setState(stateEnded)
 	c.stopFailTimer()
 	c.cancelRetransmissions()
 	if c.lifeTimer != nil {
@@ -475,8 +472,13 @@ func (c *Call) finish(code int, reason, by string) {
 			c.log.Error("cdr not written", "err", err)
 		}
 	}
-	if c.s.cfg.Observer != nil {
-		c.s.cfg.Observer.CallEnded(&c.cdr)
+	if obs := c.s.cfg.Observer; obs != nil {
+		// Exactly one of CallFailed or CallEnded per attempted call.
+		if c.cdr.AnswerTime.IsZero() {
+			obs.CallFailed(c.a.trunk.Name, code)
+		} else {
+			obs.CallEnded(&c.cdr)
+		}
 	}
 	c.log.Info("call ended", "disposition", c.cdr.Disposition, "code", code, "hangup_by", by)
 	if c.s.nCalls.Add(-1) == 0 && c.s.draining.Load() {

@@ -61,8 +61,10 @@ type Config struct {
 	MaxRedirects int
 }
 
-// Observer is told about calls as they progress (for metrics). Methods are
-// called from call context and must not block.
+// Observer is told about calls as they progress (for metrics). Every
+// attempted call ends with exactly one CallFailed (never answered) or
+// CallEnded (answered, then hung up). Methods are called from call context
+// and must not block.
 type Observer interface {
 	CallAttempted(trunk string)
 	CallAnswered(trunk string, setup time.Duration)
