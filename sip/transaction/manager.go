@@ -77,6 +77,10 @@ type Config struct {
 	Handler Handler
 	// Hooks are optional.
 	Hooks Hooks
+	// TimerD is how long an INVITE client transaction absorbs response
+	// retransmissions on unreliable transports (RFC 3261 Table 4: at least
+	// 32 s, the default).
+	TimerD time.Duration
 	// TimerC bounds how long an INVITE client transaction stays in
 	// Proceeding without a final response (default 3 minutes, after
 	// RFC 3261 §16.6 step 11); when it fires the TU gets ErrTimeout and
