@@ -77,7 +77,7 @@ func newPeer(t *testing.T, tr transport.Transport, h transaction.HandlerFunc, dr
 	m, l, err := transaction.New(transaction.Config{
 		T1: 20 * time.Millisecond, T2: 160 * time.Millisecond, T4: 200 * time.Millisecond,
 		Resolution: 5 * time.Millisecond, TimerD: 300 * time.Millisecond,
-		Handler:    h,
+		Handler: h,
 		Hooks: transaction.Hooks{
 			ACK: func(_ *transaction.ServerTx, in transport.Inbound) { p.ack <- in.Msg },
 			ServerError: func(_ *transaction.ServerTx, err error) {
