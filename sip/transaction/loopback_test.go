@@ -64,7 +64,12 @@ type peer struct {
 
 func (p *peer) addr() netip.AddrPort { return p.l.Listeners()[0].Addr }
 
-func newPeer(t *testing.T, tr transport.Transport, h transaction.HandlerFunc, drop func([]byte, bool) bool, cert [2]string, pool *tls.Config) *peer {
+func newPeer(t testing.TB, tr transport.Transport, h transaction.HandlerFunc, drop func([]byte, bool) bool, cert [2]string, pool *tls.Config) *peer {
+	t.Helper()
+	return newPeerT1(t, tr, h, drop, cert, pool, 20*time.Millisecond)
+}
+
+func newPeerT1(t testing.TB, tr transport.Transport, h transaction.HandlerFunc, drop func([]byte, bool) bool, cert [2]string, pool *tls.Config, t1 time.Duration) *peer {
 	t.Helper()
 	p := &peer{tr: tr, ack: make(chan *sip.Message, 16)}
 	tc := transport.Config{
@@ -75,7 +80,7 @@ func newPeer(t *testing.T, tr transport.Transport, h transaction.HandlerFunc, dr
 		tc.WrapUDP = transporttest.WrapUDP(drop, nil)
 	}
 	m, l, err := transaction.New(transaction.Config{
-		T1: 20 * time.Millisecond, T2: 160 * time.Millisecond, T4: 200 * time.Millisecond,
+		T1: t1, T2: 8 * t1, T4: 10 * t1,
 		Resolution: 5 * time.Millisecond, TimerD: 300 * time.Millisecond,
 		Handler: h,
 		Hooks: transaction.Hooks{
@@ -95,7 +100,7 @@ func newPeer(t *testing.T, tr transport.Transport, h transaction.HandlerFunc, dr
 	return p
 }
 
-func newRequest(t *testing.T, method, callID string) *sip.Message {
+func newRequest(t testing.TB, method, callID string) *sip.Message {
 	t.Helper()
 	m, err := sip.Parse([]byte(method + " sip:uas@127.0.0.1 SIP/2.0\r\n" +
 		"Max-Forwards: 70\r\n" +
