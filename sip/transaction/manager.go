@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"hash/maphash"
 	"log/slog"
-	"net/netip"
 	"strconv"
 	"strings"
 	"sync"
@@ -534,6 +533,3 @@ func ensureVia(req *sip.Message, f transport.Flow) (string, error) {
 	req.PrependHeader("Via", "SIP/2.0/"+f.Transport().String()+" "+host+":"+strconv.Itoa(int(local.Port()))+";branch="+b+";rport")
 	return b, nil
 }
-
-// sourceOf is the remote address of a flow, for logs.
-func sourceOf(f transport.Flow) netip.AddrPort { return f.Remote() }

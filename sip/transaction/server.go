@@ -1,6 +1,7 @@
 package transaction
 
 import (
+	"net/netip"
 	"sync"
 	"time"
 
@@ -57,6 +58,16 @@ func (m *Manager) newServerTx(in transport.Inbound, inf *info, key string) *Serv
 	s.server[key] = tx
 	s.mu.Unlock()
 	m.liveServer.Add(1)
+	// A guard bounds a transaction whose TU never answers: after 64*T1 a
+	// non-INVITE client has given up (Timer F); an INVITE gets 408 after
+	// Timer C plus 64*T1 (after RFC 3261 §16.8).
+	tx.mu.Lock()
+	if tx.invite {
+		tx.arm(&tx.tmo, timerGuard, m.timerC()+64*m.t1)
+	} else {
+		tx.arm(&tx.tmo, timerGuard, 64*m.t1)
+	}
+	tx.mu.Unlock()
 	return tx
 }
 
@@ -67,7 +78,10 @@ func (tx *ServerTx) Request() *sip.Message { return tx.req }
 func (tx *ServerTx) Flow() transport.Flow { return tx.flow }
 
 // Source returns the request's source address.
-func (tx *ServerTx) Source() transport.Flow { return tx.flow }
+func (tx *ServerTx) Source() netip.AddrPort { return tx.flow.Remote() }
+
+// Interface returns the name of the interface the request arrived on.
+func (tx *ServerTx) Interface() string { return tx.flow.Interface() }
 
 // State returns the current state.
 func (tx *ServerTx) State() State {
@@ -319,6 +333,13 @@ func (tx *ServerTx) onTimer(t *timer, gen uint32) {
 		term, fail = true, ErrNoACK
 	case timerI, timerJ:
 		term = true
+	case timerGuard: // the TU never sent a final response
+		if tx.state == Trying || tx.state == Proceeding {
+			fail = ErrTimeout
+			if !tx.invite {
+				term = true // RFC 4320 §4.2: no late 408 to non-INVITE
+			}
+		}
 	case timerL: // RFC 6026 §7.1: Accepted → Terminated
 		term = true
 		if !tx.acked {
@@ -329,6 +350,14 @@ func (tx *ServerTx) onTimer(t *timer, gen uint32) {
 		tx.terminateLocked()
 	}
 	tx.mu.Unlock()
+	if t.kind == timerGuard && fail != nil && tx.invite {
+		tx.Respond(tx.NewResponse(408, "Request Timeout"))
+		m.stats.timeouts.Add(1)
+		if m.cfg.Hooks.ServerError != nil {
+			m.cfg.Hooks.ServerError(tx, fail)
+		}
+		return
+	}
 	if term {
 		tx.cleanup()
 		if fail != nil {

@@ -336,3 +336,30 @@ func TestServerTransportError(t *testing.T) {
 	}
 	h.assertIdle()
 }
+
+// A TU that never answers: the non-INVITE transaction ends after 64*T1
+// without a late 408 (RFC 4320); the INVITE gets 408 after Timer C + 64*T1.
+func TestServerGuard(t *testing.T) {
+	h := newHarness(t, transport.UDP)
+	h.inject(peerRequest(t, transport.UDP, "MESSAGE", "z9hG4bKg1", "g1", 1, ""))
+	h.inject(peerRequest(t, transport.UDP, "INVITE", "z9hG4bKg2", "g2", 1, ""))
+	h.events()
+	h.wire.take()
+	h.advance(32 * time.Second)
+	if k := kinds(h.events()); !slices.Equal(k, []string{"server-error:transaction: timeout"}) {
+		t.Fatalf("events %v", k)
+	}
+	if n := len(h.wire.take()); n != 0 {
+		t.Fatalf("%d messages sent for an unanswered non-INVITE", n)
+	}
+	h.advance(3 * time.Minute)
+	if k := kinds(h.events()); !slices.Equal(k, []string{"server-error:transaction: timeout"}) {
+		t.Fatalf("events %v", k)
+	}
+	if c := codes(h.wire.take()); !slices.Equal(c, []string{"408"}) {
+		t.Fatalf("sent %v, want 408", c)
+	}
+	h.inject(peerRequest(t, transport.UDP, "ACK", "z9hG4bKg2", "g2", 1, "x"))
+	h.advance(10 * time.Second)
+	h.assertIdle()
+}

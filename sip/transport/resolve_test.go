@@ -7,6 +7,7 @@ import (
 	"slices"
 	"testing"
 
+	"github.com/sbc-project/sbc/sip"
 	"github.com/sbc-project/sbc/sip/transport"
 	"github.com/sbc-project/sbc/sip/transport/transporttest"
 )
@@ -94,6 +95,31 @@ func TestResolve(t *testing.T) {
 		ds, err := l.Resolve(ctx, tc.target)
 		if (err != nil) != tc.err || !slices.Equal(str(ds), tc.want) {
 			t.Errorf("Resolve(%+v) = %v, %v; want %v (error %v)", tc.target, str(ds), err, tc.want, tc.err)
+		}
+	}
+}
+
+func TestTargetFromURI(t *testing.T) {
+	tests := []struct {
+		uri  string
+		want transport.Target
+		err  bool
+	}{
+		{"sip:bob@trunk.example.net", transport.Target{Host: "trunk.example.net"}, false},
+		{"sip:bob@10.0.0.1:5080;transport=TCP", transport.Target{Host: "10.0.0.1", Port: 5080, Transport: transport.TCP}, false},
+		{"sips:bob@[2001:db8::1]", transport.Target{Host: "2001:db8::1", Secure: true}, false},
+		{"sip:bob@a.example;maddr=192.0.2.9", transport.Target{Host: "192.0.2.9"}, false},
+		{"tel:+15551234", transport.Target{}, true},
+		{"sip:bob@a.example;transport=sctp", transport.Target{}, true},
+	}
+	for _, tc := range tests {
+		u, err := sip.ParseURI(tc.uri)
+		if err != nil {
+			t.Fatalf("ParseURI(%q): %v", tc.uri, err)
+		}
+		got, err := transport.TargetFromURI(u)
+		if (err != nil) != tc.err || (err == nil && got != tc.want) {
+			t.Errorf("TargetFromURI(%q) = %+v, %v; want %+v (error %v)", tc.uri, got, err, tc.want, tc.err)
 		}
 	}
 }

@@ -414,3 +414,31 @@ func (f Flow) String() string {
 func PseudoFlow(tr Transport, iface string, local, remote netip.AddrPort) Flow {
 	return Flow{lis: &listener{cfg: ListenerConfig{Interface: iface, Transport: tr, Addr: local}, addr: local}, remote: remote}
 }
+
+// TargetFromURI returns the target of a sip or sips URI (a Request-URI or
+// the first Route) per RFC 3263 §4: maddr, when present, replaces the host;
+// the transport parameter selects the transport; sips requires TLS.
+func TargetFromURI(u sip.URI) (Target, error) {
+	if !u.IsSIP() {
+		return Target{}, fmt.Errorf("%w: scheme %q", ErrBadTarget, u.Scheme)
+	}
+	t := Target{Host: strings.Trim(u.Host, "[]"), Secure: strings.EqualFold(u.Scheme, "sips")}
+	if m, ok := u.Params.Get("maddr"); ok && m != "" {
+		t.Host = strings.Trim(m, "[]")
+	}
+	if u.Port < 0 || u.Port > 65535 {
+		return Target{}, fmt.Errorf("%w: port %d", ErrBadTarget, u.Port)
+	}
+	t.Port = uint16(u.Port)
+	if v, ok := u.Params.Get("transport"); ok {
+		tr, ok := ParseTransport(v)
+		if !ok {
+			return Target{}, fmt.Errorf("%w: transport %q", ErrBadTarget, v)
+		}
+		t.Transport = tr
+	}
+	if t.Host == "" {
+		return Target{}, fmt.Errorf("%w: no host", ErrBadTarget)
+	}
+	return t, nil
+}
