@@ -19,6 +19,9 @@ var (
 	// ErrOverflow means a number does not fit the range its header allows
 	// (RFC 4475 §3.1.2.4 scalar02).
 	ErrOverflow = errors.New("number out of range")
+	// ErrMissingHeader means a typed accessor of Message found no line of
+	// the header it reads.
+	ErrMissingHeader = errors.New("header missing")
 )
 
 var errBadEscape = fmt.Errorf("sip: uri: %w: bad %%HH escape", ErrBadURI)

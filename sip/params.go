@@ -43,6 +43,12 @@ func nextParam(s string) (name, value, rest string, hasValue bool) {
 			return name, s[j:k], s[k:], true
 		}
 	}
+	if j < len(s) && s[j] == '<' {
+		// <absoluteURI> value (RFC 8224 ident-info); URIs never hold '>'.
+		if k := strings.IndexByte(s[j:], '>'); k > 0 {
+			return name, s[j : j+k+1], s[j+k+1:], true
+		}
+	}
 	for j < len(s) && s[j] != ';' {
 		j++
 	}
@@ -183,6 +189,12 @@ func parseURIParams(s string) (Params, error) {
 // from s[i:], stopping at the end of s. It returns the parameters and an
 // error naming hdr when the text does not match.
 func parseHeaderParams(s string, i int, hdr string) (Params, error) {
+	return parseHeaderParamsOpt(s, i, hdr, false)
+}
+
+// parseHeaderParamsOpt is parseHeaderParams; angle also allows a
+// "<absoluteURI>" parameter value (RFC 8224 ident-info).
+func parseHeaderParamsOpt(s string, i int, hdr string, angle bool) (Params, error) {
 	i = skipLWS(s, i)
 	if i == len(s) {
 		return Params{}, nil
@@ -214,6 +226,15 @@ func parseHeaderParams(s string, i int, hdr string) (Params, error) {
 				if k < 0 {
 					return Params{}, valErr(hdr, ErrUnbalanced, "unterminated quoted parameter value")
 				}
+			} else if angle && j < len(s) && s[j] == '<' {
+				k = strings.IndexByte(s[j:], '>')
+				if k < 0 {
+					return Params{}, valErr(hdr, ErrUnbalanced, "'<' without '>'")
+				}
+				if _, err := ParseURI(s[j+1 : j+k]); err != nil {
+					return Params{}, wrapIn(hdr, err)
+				}
+				k += j + 1
 			} else {
 				k = j
 				for k < len(s) && charClass[s[k]]&cHostVal != 0 {
@@ -242,6 +263,10 @@ func normaliseParams(s string) string {
 		switch {
 		case c == '"':
 			k := scanQuoted(s, i)
+			b = append(b, s[i:k]...)
+			i = k
+		case c == '<':
+			k := i + strings.IndexByte(s[i:], '>') + 1
 			b = append(b, s[i:k]...)
 			i = k
 		case isLWSByte(c):

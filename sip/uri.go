@@ -1,6 +1,7 @@
 package sip
 
 import (
+	"iter"
 	"net/netip"
 	"strconv"
 	"strings"
@@ -519,7 +520,7 @@ func (h URIHeaders) Len() int {
 }
 
 // All yields each header's name and value (wire form) in order.
-func (h URIHeaders) All() func(yield func(string, string) bool) {
+func (h URIHeaders) All() iter.Seq2[string, string] {
 	return func(yield func(string, string) bool) {
 		for r := h.s; r != ""; {
 			hv, rest, _ := strings.Cut(r, "&")
