@@ -191,8 +191,11 @@ func (m *Message) parse() error {
 	case 0:
 		// RFC 3261 §18.3: on UDP a missing Content-Length means the body
 		// runs to the end of the datagram. (Streams are framed by FrameLen,
-		// which requires the header.)
-		m.Body = rest
+		// which requires the header.) Stray CRLFs after the header
+		// section of such a datagram are padding, not a body.
+		if skipLeadingCRLF(rest) < len(rest) {
+			m.Body = rest
+		}
 	case 1:
 		n, ok := parseLength(b, clStart, clEnd)
 		if !ok {
