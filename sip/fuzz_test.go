@@ -2,12 +2,15 @@ package sip
 
 import (
 	"bytes"
+	"errors"
 	"flag"
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"testing"
+	"time"
 
 	"github.com/sbc-project/sbc/sip/siptest"
 )
@@ -69,6 +72,13 @@ func FuzzParse(f *testing.F) {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, b []byte) {
+		// A hang is a failure too: crash with every stack so the fuzzer
+		// records the input and the loop that spins.
+		hang := time.AfterFunc(5*time.Second, func() {
+			buf := make([]byte, 1<<20)
+			panic(fmt.Sprintf("FuzzParse: input takes over 5s: %q\n%s", b, buf[:runtime.Stack(buf, true)]))
+		})
+		defer hang.Stop()
 		checkRoundTrip(t, b)
 	})
 }
@@ -76,7 +86,12 @@ func FuzzParse(f *testing.F) {
 // checkRoundTrip is FuzzParse's property, also run over the conformance corpus.
 func checkRoundTrip(t *testing.T, b []byte) {
 	t.Helper()
-	_, _ = FrameLen(b)
+	if n, err := FrameLen(b); err == nil && n > 0 {
+		// FrameLen and Parse must agree on where a message ends.
+		if _, err := Parse(b[:n]); errors.Is(err, ErrNoHeaderEnd) || errors.Is(err, ErrContentLength) {
+			t.Fatalf("FrameLen framed %d octets that Parse cannot delimit: %v", n, err)
+		}
+	}
 	m, err := Parse(b)
 	if err != nil {
 		return

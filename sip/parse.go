@@ -165,14 +165,17 @@ func (m *Message) parse() error {
 			name = c
 		}
 		var value string
-		if f.folded {
+		bareCR := bytes.IndexByte(b[f.start:f.end], '\r') >= 0 && lineHasBareCR(b[f.start:f.end])
+		if bareCR {
+			// CR outside CRLF is never valid (RFC 3261 §25.1, not even
+			// in a quoted-pair): 400, and the value keeps an SP for it.
+			m.setDefect("Bare CR in header " + name)
+		}
+		if f.folded || bareCR {
 			value = unfold(b[f.colon+1 : f.end])
 		} else {
 			vs, ve := trimWSP(b, f.colon+1, f.eol)
 			value = m.view(vs, ve)
-		}
-		if bytes.IndexByte(b[f.start:f.end], '\r') >= 0 && lineHasBareCR(b[f.start:f.end]) {
-			m.setDefect("Bare CR in header " + name)
 		}
 		if name == "Content-Length" {
 			clCount++
@@ -188,8 +191,11 @@ func (m *Message) parse() error {
 	case 0:
 		// RFC 3261 §18.3: on UDP a missing Content-Length means the body
 		// runs to the end of the datagram. (Streams are framed by FrameLen,
-		// which requires the header.)
-		m.Body = rest
+		// which requires the header.) Stray CRLFs after the header
+		// section of such a datagram are padding, not a body.
+		if skipLeadingCRLF(rest) < len(rest) {
+			m.Body = rest
+		}
 	case 1:
 		n, ok := parseLength(b, clStart, clEnd)
 		if !ok {
@@ -244,8 +250,20 @@ func parseLength(b []byte, i, j int) (int, bool) {
 	return n, true
 }
 
+// trimCRSP trims SP, HTAB and bare CR at both ends of line.
+func trimCRSP(line []byte) []byte {
+	for len(line) > 0 && (isSPHT(line[0]) || line[0] == '\r') {
+		line = line[1:]
+	}
+	for len(line) > 0 && (isSPHT(line[len(line)-1]) || line[len(line)-1] == '\r') {
+		line = line[:len(line)-1]
+	}
+	return line
+}
+
 // unfold joins the lines of a folded header value with single SPs (RFC 3261
-// §7.3.1: LWS including a line fold is equivalent to one SP) and trims it.
+// §7.3.1: LWS including a line fold is equivalent to one SP), trims it and
+// turns bare CRs into SP.
 func unfold(v []byte) string {
 	out := make([]byte, 0, len(v))
 	for len(v) > 0 {
@@ -258,14 +276,19 @@ func unfold(v []byte) string {
 		if n := len(line); n > 0 && line[n-1] == '\r' {
 			line = line[:n-1]
 		}
-		s, e := trimWSP(line, 0, len(line))
-		if s == e {
+		line = trimCRSP(line)
+		if len(line) == 0 {
 			continue
 		}
 		if len(out) > 0 {
 			out = append(out, ' ')
 		}
-		out = append(out, line[s:e]...)
+		for _, c := range line {
+			if c == '\r' {
+				c = ' ' // a bare CR (a defect) is kept as SP
+			}
+			out = append(out, c)
+		}
 	}
 	if len(out) == 0 {
 		return ""
@@ -279,7 +302,9 @@ func (m *Message) parseStartLine(p, eol int) error {
 	b := m.buf
 	line := b[p:eol]
 	if lineHasBareCR(line) {
-		m.setDefect("Bare CR in start line")
+		// CR is allowed only in CRLF (RFC 3261 §25.1); a start line
+		// holding one is not SIP.
+		return errf(ErrStartLine, "bare CR in start line")
 	}
 	if len(line) >= 4 && equalFold(m.view(p, p+4), "SIP/") {
 		// Status-Line = SIP-Version SP Status-Code SP Reason-Phrase CRLF

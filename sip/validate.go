@@ -213,10 +213,13 @@ func (r *Rules) validate(m *Message) Verdict {
 	}
 	if m.Method != "ACK" && m.Method != "CANCEL" {
 		var unsup []string
+		var buf [8]string
 		for _, name := range [...]string{"Require", "Proxy-Require"} {
-			for line := range m.HeaderLines(name) {
-				var buf [8]string
-				tags, _ := ParseTokenList(buf[:0], line)
+			for i := range m.Headers {
+				if m.Headers[i].Name != name {
+					continue
+				}
+				tags, _ := ParseTokenList(buf[:0], m.Headers[i].Value)
 				for _, t := range tags {
 					if !hasToken(r.Supported, t) && !hasToken(unsup, t) {
 						unsup = append(unsup, t)
