@@ -142,6 +142,14 @@ func (m *Message) RecordRoutes() ([]NameAddr, error) {
 	return parseList(m, "Record-Route", nil, ParseNameAddr)
 }
 
+// Path returns the Path entries (RFC 3327 §4).
+func (m *Message) Path() ([]NameAddr, error) { return parseList(m, "Path", nil, ParseNameAddr) }
+
+// ServiceRoute returns the Service-Route entries (RFC 3608 §5).
+func (m *Message) ServiceRoute() ([]NameAddr, error) {
+	return parseList(m, "Service-Route", nil, ParseNameAddr)
+}
+
 // PAssertedIdentity returns the P-Asserted-Identity entries (RFC 3325
 // §9.1: at most one sip/sips and one tel URI).
 func (m *Message) PAssertedIdentity() ([]NameAddr, error) {

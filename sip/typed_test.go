@@ -122,6 +122,8 @@ func TestTypedAccessorsExtensions(t *testing.T) {
 		"Diversion: <tel:+15551234567>;reason=user-busy;counter=1\r\n"+
 		"History-Info: <sip:a@example.com>;index=1, <sip:b@example.com>;index=1.1\r\n"+
 		"P-Preferred-Identity: <sip:bob@example.com>\r\n"+
+		"Path: <sip:pcscf.example.com;lr>\r\n"+
+		"Service-Route: <sip:orig@scscf.example.com;lr>\r\n"+
 		"Identity: abc.def.ghi;info=<https://cert.example.org/c.cer>;alg=ES256\r\n"+
 		"Authorization: Digest username=\"bob\", realm=\"example.com\", nonce=\"n\", uri=\"sip:a@b\", response=\"r\"\r\n"+
 		"Authorization: NoOneKnowsThisScheme opaque-data=here\r\n"+
@@ -189,6 +191,12 @@ func TestTypedAccessorsExtensions(t *testing.T) {
 	}
 	if h, err := m.HistoryInfo(); err != nil || len(h) != 2 || h[1].Index() != "1.1" {
 		t.Errorf("HistoryInfo = %+v, %v", h, err)
+	}
+	if p, err := m.Path(); err != nil || len(p) != 1 || p[0].URI.Host != "pcscf.example.com" {
+		t.Errorf("Path = %+v, %v", p, err)
+	}
+	if p, err := m.ServiceRoute(); err != nil || len(p) != 1 || p[0].URI.User != "orig" {
+		t.Errorf("ServiceRoute = %+v, %v", p, err)
 	}
 	if p, err := m.PPreferredIdentity(); err != nil || len(p) != 1 {
 		t.Errorf("PPreferredIdentity = %+v, %v", p, err)
