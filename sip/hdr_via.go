@@ -77,13 +77,13 @@ func ParseVia(s string) (Via, error) {
 	var v Via
 	var i int
 	v.Proto, i = viaToken(s, 0)
-	for k, f := range [2]*string{&v.Version, &v.Transport} {
+	// sent-protocol = protocol-name SLASH protocol-version SLASH transport
+	for _, f := range [2]*string{&v.Version, &v.Transport} {
 		i = skipLWS(s, i)
 		if i == len(s) || s[i] != '/' {
 			return Via{}, valErr("via", ErrBadValue, "bad sent-protocol")
 		}
 		*f, i = viaToken(s, i+1)
-		_ = k
 	}
 	if v.Proto == "" || v.Version == "" || v.Transport == "" {
 		return Via{}, valErr("via", ErrBadValue, "bad sent-protocol")

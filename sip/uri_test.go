@@ -106,6 +106,7 @@ func TestParseURI(t *testing.T) {
 		"tel:7042;phone-context=example.com;phone-context=example.net",
 		"tel:+12015550123;ext=12a",
 		"tel:+12015550123;a_b=1",
+		"tel:+0;eXt=0;eXt=1", // RFC 3966 §3: repeated parameter (fuzz regression)
 		"mailto:",
 		"mailto:a b@example.com",
 		"x:%zz",
