@@ -363,3 +363,29 @@ func TestServerGuard(t *testing.T) {
 	h.advance(10 * time.Second)
 	h.assertIdle()
 }
+
+// With a Cancel hook the TU answers the INVITE itself.
+func TestServerCancelHook(t *testing.T) {
+	h := newHarness(t, transport.UDP)
+	var got *ServerTx
+	h.m.cfg.Hooks.Cancel = func(inv *ServerTx, c *sip.Message) {
+		got = inv
+		inv.Respond(inv.NewResponse(487, ""))
+	}
+	h.inject(peerRequest(t, transport.UDP, "INVITE", "z9hG4bKch", "ch", 1, ""))
+	tx := lastTx(t, h.events())
+	h.wire.take()
+	h.inject(peerRequest(t, transport.UDP, "CANCEL", "z9hG4bKch", "ch", 1, ""))
+	if got != tx {
+		t.Fatal("Cancel hook not called with the INVITE transaction")
+	}
+	if c := codes(h.wire.take()); !slices.Equal(c, []string{"200", "487"}) {
+		t.Fatalf("sent %v", c)
+	}
+	// A CANCEL after the final response gets 200 but changes nothing.
+	got = nil
+	h.inject(peerRequest(t, transport.UDP, "CANCEL", "z9hG4bKch", "ch", 1, ""))
+	if got != nil {
+		t.Fatal("Cancel hook called after the final response")
+	}
+}

@@ -9,6 +9,7 @@ import (
 	"io"
 	"net"
 	"net/netip"
+	"runtime"
 	"slices"
 	"strings"
 	"sync"
@@ -529,5 +530,67 @@ func TestIPv6AndSeveralListeners(t *testing.T) {
 		l.HasListener(transport.Dest{Transport: transport.UDP, Addr: netip.MustParseAddrPort("127.0.0.1:5060"), Interface: "outside"}) ||
 		l.HasListener(transport.Dest{Transport: transport.TLS, Addr: netip.MustParseAddrPort("127.0.0.1:5061")}) {
 		t.Fatal("listener choice wrong")
+	}
+}
+
+// Close ends every goroutine the layer started, with connections open in
+// both directions.
+func TestCloseEndsGoroutines(t *testing.T) {
+	g0 := runtime.NumGoroutine()
+	s := newSink()
+	l, err := transport.New(transport.Config{Handler: s, Listeners: []transport.ListenerConfig{
+		{Interface: "a", Transport: transport.UDP, Addr: loop4},
+		{Interface: "a", Transport: transport.TCP, Addr: loop4},
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	l.Start()
+	c := dialTCP(t, addrOf(l, transport.TCP))
+	c.Write([]byte(request("OPTIONS", "SIP/2.0/TCP 10.0.0.1;branch=z9hG4bKz", "z")))
+	s.next(t)
+	other, _ := net.Listen("tcp", "127.0.0.1:0")
+	defer other.Close()
+	f, err := l.RequestFlow(transport.Dest{Transport: transport.TCP, Addr: other.Addr().(*net.TCPAddr).AddrPort()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	l.Write(f, []byte(request("OPTIONS", "SIP/2.0/TCP 127.0.0.1;branch=z9hG4bKy", "y")), nil)
+	if g := runtime.NumGoroutine(); g < g0+6 {
+		t.Fatalf("%d goroutines while running, want at least %d", g, g0+6)
+	}
+	l.Close()
+	eventually(t, func() bool { return runtime.NumGoroutine() <= g0 })
+	if _, err := l.RequestFlow(transport.Dest{Transport: transport.UDP, Addr: loop4}); !errors.Is(err, transport.ErrClosed) {
+		t.Fatalf("RequestFlow after Close: %v", err)
+	}
+}
+
+// A trunk host name resolved through SRV (injected resolver) reaches the
+// listener it names.
+func TestSendResolvesSRV(t *testing.T) {
+	sb := newSink()
+	b := newLayer(t, sb, transport.Limits{}, transport.ListenerConfig{Interface: "in", Transport: transport.UDP, Addr: loop4})
+	res := &transporttest.Resolver{
+		SRV:   map[string][]*net.SRV{"_sip._udp.trunk.test": {{Target: "sbc1.trunk.test.", Port: addrOf(b, transport.UDP).Port(), Priority: 1}}},
+		Hosts: map[string][]netip.Addr{"sbc1.trunk.test": {netip.MustParseAddr("127.0.0.1")}},
+	}
+	a, err := transport.New(transport.Config{Handler: newSink(), Resolver: res,
+		Listeners: []transport.ListenerConfig{{Interface: "out", Transport: transport.UDP, Addr: loop4}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a.Start()
+	defer a.Close()
+	req, _ := sip.Parse([]byte(request("MESSAGE", "SIP/2.0/UDP 127.0.0.1:9;branch=z9hG4bKsrv", "srv")))
+	f, err := a.Send(context.Background(), req, transport.Target{Host: "trunk.test", Interface: "out"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if f.Remote() != addrOf(b, transport.UDP) || f.Interface() != "out" {
+		t.Fatalf("flow %v", f)
+	}
+	if in := sb.next(t); in.Msg.Method != "MESSAGE" {
+		t.Fatalf("got %s", in.Msg)
 	}
 }
