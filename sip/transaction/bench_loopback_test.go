@@ -115,6 +115,7 @@ func BenchmarkUDPLoopback(b *testing.B) {
 		wg.Wait()
 		b.StopTimer()
 		b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "tx/s")
+		b.ReportMetric(float64(uac.m.Stats().Retransmits), "retransmits")
 		if failed != 0 {
 			b.Fatalf("%d of %d transactions failed", failed, b.N)
 		}

@@ -389,3 +389,25 @@ func TestServerCancelHook(t *testing.T) {
 		t.Fatal("Cancel hook called after the final response")
 	}
 }
+
+// Beyond MaxServerTransactions new requests get a stateless 503 (RFC 3261
+// §21.5.4); retransmissions of live ones are still absorbed.
+func TestServerOverload(t *testing.T) {
+	h := newHarness(t, transport.UDP)
+	h.m.cfg.MaxServerTransactions = 2
+	h.inject(peerRequest(t, transport.UDP, "MESSAGE", "z9hG4bKo1", "o1", 1, ""))
+	h.inject(peerRequest(t, transport.UDP, "MESSAGE", "z9hG4bKo2", "o2", 1, ""))
+	h.inject(peerRequest(t, transport.UDP, "MESSAGE", "z9hG4bKo3", "o3", 1, ""))
+	h.inject(peerRequest(t, transport.UDP, "MESSAGE", "z9hG4bKo1", "o1", 1, ""))
+	if k := kinds(h.events()); !slices.Equal(k, []string{"request", "request"}) {
+		t.Fatalf("events %v", k)
+	}
+	w := h.wire.take()
+	if c := codes(w); !slices.Equal(c, []string{"503"}) {
+		t.Fatalf("sent %v", c)
+	}
+	checkHeader(t, w[0].msg, "Retry-After", "5")
+	if h.m.Stats().Overload != 1 {
+		t.Fatal("overload not counted")
+	}
+}

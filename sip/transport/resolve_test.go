@@ -2,6 +2,7 @@ package transport_test
 
 import (
 	"context"
+	"fmt"
 	"net"
 	"net/netip"
 	"slices"
@@ -120,6 +121,33 @@ func TestTargetFromURI(t *testing.T) {
 		got, err := transport.TargetFromURI(u)
 		if (err != nil) != tc.err || (err == nil && got != tc.want) {
 			t.Errorf("TargetFromURI(%q) = %+v, %v; want %+v (error %v)", tc.uri, got, err, tc.want, tc.err)
+		}
+	}
+}
+
+func TestFlowSentBy(t *testing.T) {
+	l, err := transport.New(transport.Config{Handler: newSink(), Listeners: []transport.ListenerConfig{
+		{Interface: "pub", Transport: transport.UDP, Addr: loop4, Advertise: "sbc.example.net:5060"},
+		{Interface: "any", Transport: transport.UDP, Addr: netip.MustParseAddrPort("0.0.0.0:0")},
+		{Interface: "lo", Transport: transport.UDP, Addr: netip.MustParseAddrPort("[::1]:0")},
+	}})
+	if err != nil {
+		t.Skip(err) // no IPv6
+	}
+	defer l.Close()
+	for _, tc := range []struct {
+		iface, dst, want string
+	}{
+		{"pub", "127.0.0.1:5060", "sbc.example.net:5060"},
+		{"any", "127.0.0.1:5060", ""},
+		{"lo", "[::1]:5060", "[::1]:" + fmt.Sprint(l.Listeners()[2].Addr.Port())},
+	} {
+		f, err := l.RequestFlow(transport.Dest{Transport: transport.UDP, Addr: netip.MustParseAddrPort(tc.dst), Interface: tc.iface})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := f.SentBy(); got != tc.want {
+			t.Errorf("%s: SentBy %q, want %q", tc.iface, got, tc.want)
 		}
 	}
 }

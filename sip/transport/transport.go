@@ -77,6 +77,10 @@ type ListenerConfig struct {
 	// UDPReaders is the number of goroutines reading a UDP socket
 	// (default 2).
 	UDPReaders int
+	// Advertise is the host[:port] put in Via sent-by (and available to
+	// Contact) for this listener, when it differs from Addr: a public
+	// address in front of a static NAT, or a host name. Empty uses Addr.
+	Advertise string
 }
 
 // Limits bound what any one peer may cost. Zero fields take the defaults.
@@ -396,6 +400,23 @@ func (f Flow) Local() netip.AddrPort {
 		return netip.AddrPort{}
 	}
 	return f.lis.addr
+}
+
+// SentBy returns the host[:port] for Via sent-by and Contact of messages
+// leaving on this flow (RFC 3261 §18.1.1): the listener's Advertise, else
+// its address ("" when that is unspecified, 0.0.0.0 or [::]).
+func (f Flow) SentBy() string {
+	if f.lis == nil {
+		return ""
+	}
+	if f.lis.cfg.Advertise != "" {
+		return f.lis.cfg.Advertise
+	}
+	a := f.lis.addr
+	if !a.IsValid() || a.Addr().IsUnspecified() {
+		return ""
+	}
+	return a.String()
 }
 
 // Remote returns the peer's address.
