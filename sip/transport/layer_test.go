@@ -594,3 +594,29 @@ func TestSendResolvesSRV(t *testing.T) {
 		t.Fatalf("got %s", in.Msg)
 	}
 }
+
+// Messages larger than the initial buffer are reassembled from many
+// segments; one past MaxMessageSize closes the stream.
+func TestTCPLargeMessages(t *testing.T) {
+	s := newSink()
+	l := newLayer(t, s, transport.Limits{MaxMessageSize: 30000}, transport.ListenerConfig{Interface: "x", Transport: transport.TCP, Addr: loop4})
+	withBody := func(n int, branch string) string {
+		return "MESSAGE sip:bob@127.0.0.1 SIP/2.0\r\nVia: SIP/2.0/TCP 10.0.0.1;branch=" + branch + "\r\nMax-Forwards: 70\r\n" +
+			"From: <sip:a@x>;tag=1\r\nTo: <sip:b@y>\r\nCall-ID: big\r\nCSeq: 1 MESSAGE\r\nContent-Type: text/plain\r\n" +
+			fmt.Sprintf("Content-Length: %d\r\n\r\n", n) + strings.Repeat("b", n)
+	}
+	c := dialTCP(t, addrOf(l, transport.TCP))
+	msg := withBody(20000, "z9hG4bKbig1") + withBody(10, "z9hG4bKsmall")
+	for i := 0; i < len(msg); i += 1500 {
+		c.Write([]byte(msg[i:min(i+1500, len(msg))]))
+	}
+	if in := s.next(t); len(in.Msg.Body) != 20000 {
+		t.Fatalf("body %d octets", len(in.Msg.Body))
+	}
+	if in := s.next(t); len(in.Msg.Body) != 10 {
+		t.Fatalf("body %d octets", len(in.Msg.Body))
+	}
+	c.Write([]byte(withBody(40000, "z9hG4bKhuge")))
+	expectClosed(t, c, 5*time.Second)
+	s.none(t, 50*time.Millisecond)
+}
