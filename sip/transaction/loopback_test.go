@@ -306,3 +306,54 @@ func TestLoopbackStreams(t *testing.T) {
 		})
 	}
 }
+
+// Many transactions at once from several goroutines (run under -race):
+// every one completes, and everything winds down.
+func TestLoopbackConcurrent(t *testing.T) {
+	uas := newPeer(t, transport.UDP, func(tx *transaction.ServerTx, req *sip.Message) {
+		if req.Method == "INVITE" {
+			tx.Respond(tx.NewResponse(486, ""))
+			return
+		}
+		tx.Respond(tx.NewResponse(200, ""))
+	}, nil, [2]string{}, nil)
+	uac := newPeer(t, transport.UDP, func(*transaction.ServerTx, *sip.Message) {}, nil, [2]string{}, nil)
+	dest := transport.Dest{Transport: transport.UDP, Addr: uas.addr()}
+	const workers, each = 4, 100
+	var wg sync.WaitGroup
+	errs := make(chan error, workers*each)
+	for w := range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range each {
+				method := "OPTIONS"
+				if i%3 == 0 {
+					method = "INVITE"
+				}
+				r, cb := collect()
+				if _, err := uac.m.RequestTo(newRequest(t, method, fmt.Sprintf("w%d-%d", w, i)), dest, cb); err != nil {
+					errs <- err
+					return
+				}
+				select {
+				case <-r.done:
+					if r.err != nil {
+						errs <- r.err
+					}
+				case <-time.After(10 * time.Second):
+					errs <- fmt.Errorf("%s w%d-%d did not complete", method, w, i)
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Fatal(err)
+	}
+	waitFor(t, "all transactions to terminate", func() bool {
+		a, b := uac.m.Stats(), uas.m.Stats()
+		return a.LiveClient+b.LiveServer == 0 && uac.m.Timers()+uas.m.Timers() == 0
+	})
+}

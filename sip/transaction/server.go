@@ -3,6 +3,7 @@ package transaction
 import (
 	"net/netip"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/sbc-project/sbc/sip"
@@ -22,6 +23,7 @@ type ServerTx struct {
 	req    *sip.Message
 	flow   transport.Flow
 	invite bool
+	dead   atomic.Bool // set on entering Terminated
 
 	mu       sync.Mutex
 	state    State
@@ -50,7 +52,9 @@ func (m *Manager) newServerTx(in transport.Inbound, inf *info, key string) *Serv
 	}
 	s := m.shardOf(key)
 	s.mu.Lock()
-	if old := s.server[key]; old != nil && old.State() != Terminated {
+	// Lock order is tx.mu before shard.mu: under the shard lock only the
+	// atomic dead flag of another transaction is read.
+	if old := s.server[key]; old != nil && !old.dead.Load() {
 		s.mu.Unlock()
 		old.retransmission(in.Msg)
 		return nil
@@ -389,6 +393,7 @@ func (tx *ServerTx) TransportError(_ transport.Flow, err error) {
 
 func (tx *ServerTx) terminateLocked() {
 	tx.state = Terminated
+	tx.dead.Store(true)
 	tx.m.wheel.stop(&tx.retr)
 	tx.m.wheel.stop(&tx.tmo)
 }
