@@ -2,6 +2,7 @@ package sip
 
 import (
 	"bytes"
+	"errors"
 	"flag"
 	"fmt"
 	"os"
@@ -85,7 +86,12 @@ func FuzzParse(f *testing.F) {
 // checkRoundTrip is FuzzParse's property, also run over the conformance corpus.
 func checkRoundTrip(t *testing.T, b []byte) {
 	t.Helper()
-	_, _ = FrameLen(b)
+	if n, err := FrameLen(b); err == nil && n > 0 {
+		// FrameLen and Parse must agree on where a message ends.
+		if _, err := Parse(b[:n]); errors.Is(err, ErrNoHeaderEnd) || errors.Is(err, ErrContentLength) {
+			t.Fatalf("FrameLen framed %d octets that Parse cannot delimit: %v", n, err)
+		}
+	}
 	m, err := Parse(b)
 	if err != nil {
 		return

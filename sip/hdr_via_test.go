@@ -101,7 +101,11 @@ func roundTrip[T interface{ AppendTo([]byte) []byte }](t *testing.T, in string, 
 	if s2 := string(w.AppendTo(nil)); s2 != s1 {
 		t.Errorf("round trip of %q: %q then %q", in, s1, s2)
 	}
-	if eq, ok := any(v).(interface{ equalForTest(any) bool }); ok && !eq.equalForTest(w) {
+	if eq, ok := any(v).(interface{ equalForTest(any) bool }); ok {
+		if !eq.equalForTest(w) {
+			t.Errorf("round trip of %q: %+v reparsed as %+v", in, v, w)
+		}
+	} else if any(v) != any(w) {
 		t.Errorf("round trip of %q: %+v reparsed as %+v", in, v, w)
 	}
 }
@@ -113,6 +117,12 @@ func (n NameAddr) equalForTest(o any) bool {
 	m.Angle = n.Angle // AppendTo always writes the <> form
 	return n == m
 }
+
+func (h HistoryInfo) equalForTest(o any) bool {
+	return h.NameAddr.equalForTest(o.(HistoryInfo).NameAddr)
+}
+
+func (d Diversion) equalForTest(o any) bool { return d.NameAddr.equalForTest(o.(Diversion).NameAddr) }
 
 func (c Contact) equalForTest(o any) bool {
 	d := o.(Contact)

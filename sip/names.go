@@ -55,34 +55,28 @@ var compactForms = [...]struct {
 const maxKnownNameLen = 32
 
 var (
-	// byLower maps the lower-case spelling of every known name and compact
-	// form to the canonical name.
-	byLower = make(map[string]string, len(canonicalNames)+len(compactForms))
+	// nameBuckets holds the known names and compact forms by length and
+	// lower-cased first letter: lookupName compares a few candidates with
+	// equalFold instead of hashing (it runs once per received header line).
+	nameBuckets [maxKnownNameLen + 1][26][]string
 	// compactOf maps a canonical name to its compact letter.
 	compactOf = make(map[string]string, len(compactForms))
+	// compactName maps a lower-case compact letter to its canonical name.
+	compactName [26]string
 )
 
 func init() {
 	for _, n := range canonicalNames {
-		if len(n) > maxKnownNameLen {
-			panic("sip: header name table: " + n + " too long")
+		c := n[0] | 0x20
+		if len(n) > maxKnownNameLen || c < 'a' || c > 'z' {
+			panic("sip: header name table: bad name " + n)
 		}
-		byLower[lowerHeaderName(n)] = n
+		nameBuckets[len(n)][c-'a'] = append(nameBuckets[len(n)][c-'a'], n)
 	}
 	for _, c := range compactForms {
-		byLower[string(c.letter)] = c.name
+		compactName[c.letter-'a'] = c.name
 		compactOf[c.name] = string(c.letter)
 	}
-}
-
-func lowerHeaderName(s string) string {
-	b := []byte(s)
-	for i, c := range b {
-		if 'A' <= c && c <= 'Z' {
-			b[i] = c + 'a' - 'A'
-		}
-	}
-	return string(b)
 }
 
 // CanonicalName returns the canonical spelling of a header name: compact
@@ -101,16 +95,20 @@ func lookupName(name string) (string, bool) {
 	if len(name) == 0 || len(name) > maxKnownNameLen {
 		return "", false
 	}
-	var buf [maxKnownNameLen]byte
-	for i := 0; i < len(name); i++ {
-		c := name[i]
-		if 'A' <= c && c <= 'Z' {
-			c += 'a' - 'A'
-		}
-		buf[i] = c
+	c := name[0] | 0x20
+	if c < 'a' || c > 'z' {
+		return "", false
 	}
-	c, ok := byLower[string(buf[:len(name)])]
-	return c, ok
+	if len(name) == 1 {
+		n := compactName[c-'a']
+		return n, n != ""
+	}
+	for _, n := range nameBuckets[len(name)][c-'a'] {
+		if n == name || equalFold(n, name) {
+			return n, true
+		}
+	}
+	return "", false
 }
 
 // CompactForm returns the compact form letter of a header name (any

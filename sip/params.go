@@ -169,8 +169,9 @@ func (p Params) String() string { return p.s }
 
 // parseURIParams validates URI parameters (RFC 3261 §19.1.1: pname /
 // pvalue of paramchar and escaped; no LWS) in s, which is "" or starts with
-// ';', and returns them as a view of s.
-func parseURIParams(s string) (Params, error) {
+// ';', and returns them as a view of s. sip selects the checks of the
+// well-known SIP URI parameters (checkKnownURIParam).
+func parseURIParams(s string, sip bool) (Params, error) {
 	for r := s; r != ""; {
 		n, v, rest, hv := nextParam(r)
 		if n == "" || !validEscaped(n, cParam) {
@@ -178,6 +179,11 @@ func parseURIParams(s string) (Params, error) {
 		}
 		if hv && (v == "" || !validEscaped(v, cParam)) {
 			return Params{}, uriErr("bad parameter value")
+		}
+		if sip {
+			if err := checkKnownURIParam(n, v, hv); err != nil {
+				return Params{}, err
+			}
 		}
 		r = rest
 	}

@@ -31,12 +31,58 @@ func Parse(b []byte) (*Message, error) {
 	if len(b) > MaxMessageSize {
 		return nil, errf(ErrTooLarge, "")
 	}
-	m := new(Message)
-	m.buf = append(make([]byte, 0, len(b)), b...)
+	m := newMessage(len(b))
+	m.buf = append(m.buf[:0], b...)
 	if err := m.parse(); err != nil {
 		return nil, err
 	}
 	return m, nil
+}
+
+// Messages with room for the input copy in the same allocation: one
+// allocation per parsed message up to about 2 KiB. Each type fills a Go
+// size class exactly (1792, 2304 and 3456 octets), counting the 8-octet
+// malloc header of objects with pointers; a Message that outgrows these
+// makes the array lengths negative and the build fails.
+const (
+	msgSize      = unsafe.Sizeof(Message{})
+	mallocHeader = 8
+)
+
+type (
+	messageBufS struct {
+		m Message
+		b [1792 - mallocHeader - msgSize]byte
+	}
+	messageBufM struct {
+		m Message
+		b [2304 - mallocHeader - msgSize]byte
+	}
+	messageBufL struct {
+		m Message
+		b [3456 - mallocHeader - msgSize]byte
+	}
+)
+
+// newMessage returns a Message whose buf has capacity for n octets.
+func newMessage(n int) *Message {
+	switch {
+	case n <= len(messageBufS{}.b):
+		x := new(messageBufS)
+		x.m.buf = x.b[:0:n]
+		return &x.m
+	case n <= len(messageBufM{}.b):
+		x := new(messageBufM)
+		x.m.buf = x.b[:0:n]
+		return &x.m
+	case n <= len(messageBufL{}.b):
+		x := new(messageBufL)
+		x.m.buf = x.b[:0:n]
+		return &x.m
+	}
+	m := new(Message)
+	m.buf = make([]byte, 0, n)
+	return m
 }
 
 // view returns m.buf[i:j] as a string without copying (see the Message
@@ -191,8 +237,11 @@ func (m *Message) parse() error {
 	case 0:
 		// RFC 3261 §18.3: on UDP a missing Content-Length means the body
 		// runs to the end of the datagram. (Streams are framed by FrameLen,
-		// which requires the header.)
-		m.Body = rest
+		// which requires the header.) Stray CRLFs after the header
+		// section of such a datagram are padding, not a body.
+		if skipLeadingCRLF(rest) < len(rest) {
+			m.Body = rest
+		}
 	case 1:
 		n, ok := parseLength(b, clStart, clEnd)
 		if !ok {

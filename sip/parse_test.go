@@ -175,3 +175,10 @@ func TestParseCopiesInput(t *testing.T) {
 		t.Error("message changed when the caller reused its input buffer")
 	}
 }
+
+func TestParseNoContentLengthPadding(t *testing.T) {
+	m, err := Parse([]byte("OPTIONS sip:a@b SIP/2.0\r\nVia: x\r\n\r\n\r\n\r\n"))
+	if err != nil || m.Body != nil {
+		t.Fatalf("CRLF padding without Content-Length taken as body: %v %q", err, m.Body)
+	}
+}

@@ -193,10 +193,7 @@ func (u *URI) parseSIP(s string) error {
 	if pend < 0 {
 		pend = len(s)
 	}
-	if u.Params, err = parseURIParams(s[:pend]); err != nil {
-		return err
-	}
-	if err := checkKnownURIParams(u.Params); err != nil {
+	if u.Params, err = parseURIParams(s[:pend], true); err != nil {
 		return err
 	}
 	if pend < len(s) {
@@ -296,29 +293,25 @@ func validHostname(h string) bool {
 	return isAlpha(h[top])
 }
 
-// checkKnownURIParams checks the values of the parameters whose syntax
+// checkKnownURIParam checks the value of a parameter whose syntax
 // RFC 3261 §19.1.1 fixes: ttl = 1*3DIGIT (0-255), maddr = host,
 // transport / user / method = token.
-func checkKnownURIParams(p Params) error {
-	for s := p.s; s != ""; {
-		n, v, rest, hv := nextParam(s)
-		s = rest
-		if len(n) < 2 || strings.IndexByte(n, '%') >= 0 {
-			continue // escaped names are never the well-known ones on the wire
+func checkKnownURIParam(n, v string, hv bool) error {
+	if len(n) < 3 || len(n) > 9 || strings.IndexByte(n, '%') >= 0 {
+		return nil // not a well-known name (escaped names never are on the wire)
+	}
+	switch {
+	case strings.EqualFold(n, "ttl"):
+		if _, ok := parseUint(v, 255); !ok || len(v) > 3 {
+			return uriErr("bad ttl parameter")
 		}
-		switch {
-		case strings.EqualFold(n, "ttl"):
-			if _, ok := parseUint(v, 255); !ok || len(v) > 3 {
-				return uriErr("bad ttl parameter")
-			}
-		case strings.EqualFold(n, "maddr"):
-			if !hv || !validHost(v) {
-				return uriErr("bad maddr parameter")
-			}
-		case strings.EqualFold(n, "transport"), strings.EqualFold(n, "user"), strings.EqualFold(n, "method"):
-			if !IsToken(v) {
-				return uriErr("bad " + n + " parameter")
-			}
+	case strings.EqualFold(n, "maddr"):
+		if !hv || !validHost(v) {
+			return uriErr("bad maddr parameter")
+		}
+	case strings.EqualFold(n, "transport"), strings.EqualFold(n, "user"), strings.EqualFold(n, "method"):
+		if !IsToken(v) {
+			return uriErr("bad " + n + " parameter")
 		}
 	}
 	return nil
@@ -337,7 +330,7 @@ func (u *URI) parseTel(s string) error {
 	if !validTelNumber(num) {
 		return uriErr("bad telephone number")
 	}
-	p, err := parseURIParams(s[end:])
+	p, err := parseURIParams(s[end:], false)
 	if err != nil {
 		return err
 	}

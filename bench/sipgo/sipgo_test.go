@@ -2,6 +2,7 @@ package sipgo
 
 import (
 	"bytes"
+	"errors"
 	"strings"
 	"testing"
 
@@ -99,6 +100,52 @@ func BenchmarkSerialize(b *testing.B) {
 				sb.Reset()
 				sb.Grow(2 * len(in))
 				m.StringWrite(&sb)
+			}
+		})
+	}
+}
+
+// BenchmarkParseTyped adds access to the headers a transaction layer reads
+// for every message (top Via, From, To, Call-ID, CSeq). sipgo parses these
+// eagerly inside ParseSIP; the SBC parses them lazily on access, so this is
+// the like-for-like comparison of the work a stack does per message.
+func BenchmarkParseTyped(b *testing.B) {
+	for _, tc := range messages {
+		in := []byte(tc.msg)
+		b.Run(tc.name+"/sbc", func(b *testing.B) {
+			b.ReportAllocs()
+			b.SetBytes(int64(len(in)))
+			for b.Loop() {
+				m, err := sip.Parse(in)
+				if err != nil {
+					b.Fatal(err)
+				}
+				v, err1 := m.TopVia()
+				f, err2 := m.From()
+				to, err3 := m.To()
+				cid, err4 := m.CallID()
+				cs, err5 := m.CSeq()
+				if err := errors.Join(err1, err2, err3, err4, err5); err != nil || v.Branch() == "" || f.Tag() == "" || cid == "" || cs.Seq == 0 {
+					b.Fatal(err, to)
+				}
+			}
+		})
+		b.Run(tc.name+"/sipgo", func(b *testing.B) {
+			p := sipgo.NewParser()
+			b.ReportAllocs()
+			b.SetBytes(int64(len(in)))
+			for b.Loop() {
+				m, err := p.ParseSIP(in)
+				if err != nil {
+					b.Fatal(err)
+				}
+				v, f, to, cid, cs := m.Via(), m.From(), m.To(), m.CallID(), m.CSeq()
+				if v == nil || f == nil || to == nil || cid == nil || cs == nil {
+					b.Fatal("sipgo: missing header")
+				}
+				if br, _ := v.Params.Get("branch"); br == "" {
+					b.Fatal("sipgo: no branch")
+				}
 			}
 		})
 	}

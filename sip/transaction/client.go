@@ -178,7 +178,7 @@ func (tx *ClientTx) receive(resp *sip.Message) bool {
 				if tx.flow.Reliable() {
 					term = true
 				} else {
-					tx.arm(&tx.tmo, timerD, max(32*time.Second, 64*m.t1))
+					tx.arm(&tx.tmo, timerD, orDefault(m.cfg.TimerD, 32*time.Second))
 				}
 				deliver = true
 				dropCancel, tx.cancelCB = tx.cancelCB, nil

@@ -1,7 +1,10 @@
 package transaction
 
 import (
+	"context"
+	"errors"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -315,5 +318,66 @@ func TestClientCancel(t *testing.T) {
 	// After the final response CANCEL is refused.
 	if err := inv.Cancel(nil); err == nil {
 		t.Fatal("CANCEL accepted after final response")
+	}
+}
+
+// Request resolves the target and fills in a Via with a magic-cookie branch
+// and rport (RFC 3261 §8.1.1.7, RFC 3581 §3); ACK is refused.
+func TestRequestResolvesAndFillsVia(t *testing.T) {
+	h := newHarness(t, transport.UDP)
+	tx, err := h.m.Request(context.Background(), ourRequest(t, "OPTIONS"), transport.Target{Host: "198.51.100.7", Port: 5070}, h.clientCB())
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := h.wire.take()
+	if len(w) != 1 || w[0].flow.Remote().String() != "198.51.100.7:5070" {
+		t.Fatalf("sent %v", w)
+	}
+	via, _ := w[0].msg.GetHeader("Via")
+	if !strings.HasPrefix(via, "SIP/2.0/UDP 192.0.2.1:5060;branch=z9hG4bK") || !strings.HasSuffix(via, ";rport") {
+		t.Fatalf("Via %q", via)
+	}
+	if tx.Flow() != w[0].flow {
+		t.Fatal("Flow differs from the one written")
+	}
+	if _, err := h.m.RequestOn(h.flow(), ourRequest(t, "ACK"), nil); !errors.Is(err, ErrACK) {
+		t.Fatalf("ACK: %v", err)
+	}
+	// A request with its own Via keeps it; reusing its branch is refused.
+	r := ourRequest(t, "OPTIONS")
+	r.PrependHeader("Via", "SIP/2.0/UDP 192.0.2.1:5060;branch=z9hG4bKmine")
+	if _, err := h.m.RequestOn(h.flow(), r, nil); err != nil {
+		t.Fatal(err)
+	}
+	r2 := ourRequest(t, "OPTIONS")
+	r2.PrependHeader("Via", "SIP/2.0/UDP 192.0.2.1:5060;branch=z9hG4bKmine")
+	if _, err := h.m.RequestOn(h.flow(), r2, nil); err == nil {
+		t.Fatal("duplicate branch accepted")
+	}
+}
+
+// CANCEL in Proceeding goes out at once; a final response before a pending
+// CANCEL reports ErrNotCanceled.
+func TestClientCancelProceedingAndTooLate(t *testing.T) {
+	h := newHarness(t, transport.UDP)
+	inv, _ := h.m.RequestOn(h.flow(), ourRequest(t, "INVITE"), h.clientCB())
+	req := h.wire.take()[0].msg
+	h.inject(reply(t, req, 180, "a"))
+	if err := inv.Cancel(h.clientCB()); err != nil {
+		t.Fatal(err)
+	}
+	if c := codes(h.wire.take()); !slices.Equal(c, []string{"CANCEL"}) {
+		t.Fatalf("sent %v", c)
+	}
+	h2 := newHarness(t, transport.UDP)
+	inv2, _ := h2.m.RequestOn(h2.flow(), ourRequest(t, "INVITE"), h2.clientCB())
+	req2 := h2.wire.take()[0].msg
+	inv2.Cancel(h2.clientCB())
+	h2.inject(reply(t, req2, 200, "b"))
+	if k := kinds(h2.events()); !slices.Equal(k, []string{"response:200", "response:" + ErrNotCanceled.Error()}) {
+		t.Fatalf("events %v", k)
+	}
+	if c := codes(h2.wire.take()); len(c) != 0 {
+		t.Fatalf("sent %v", c)
 	}
 }

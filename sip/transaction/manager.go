@@ -1,12 +1,12 @@
 package transaction
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"hash/maphash"
 	"log/slog"
-	"net/netip"
 	"strconv"
 	"strings"
 	"sync"
@@ -77,11 +77,19 @@ type Config struct {
 	Handler Handler
 	// Hooks are optional.
 	Hooks Hooks
+	// TimerD is how long an INVITE client transaction absorbs response
+	// retransmissions on unreliable transports (RFC 3261 Table 4: at least
+	// 32 s, the default).
+	TimerD time.Duration
 	// TimerC bounds how long an INVITE client transaction stays in
 	// Proceeding without a final response (default 3 minutes, after
 	// RFC 3261 §16.6 step 11); when it fires the TU gets ErrTimeout and
 	// should have sent CANCEL before.
 	TimerC time.Duration
+	// MaxServerTransactions bounds live server transactions (default
+	// 200000); beyond it new requests get a stateless 503 with Retry-After
+	// (RFC 3261 §21.5.4) instead of a transaction.
+	MaxServerTransactions int
 	// No100 disables the automatic 100 Trying the INVITE server
 	// transaction sends on creation (RFC 3261 §17.2.1); the TU must then
 	// send a provisional response within 200 ms itself.
@@ -113,7 +121,7 @@ type Manager struct {
 }
 
 type counters struct {
-	retransmits, absorbed, timeouts, merged, stray, noACK atomic.Uint64
+	retransmits, absorbed, timeouts, merged, stray, noACK, overload atomic.Uint64
 }
 
 // Stats are counters of a Manager.
@@ -125,6 +133,7 @@ type Stats struct {
 	Merged                 uint64 // 482 answers (RFC 3261 §8.2.2.2)
 	Stray                  uint64 // responses without a client transaction
 	NoACK                  uint64 // Timer H, or Timer L without ACK
+	Overload               uint64 // 503 answers beyond MaxServerTransactions
 }
 
 type shard struct {
@@ -204,7 +213,7 @@ func (m *Manager) Stats() Stats {
 		LiveClient: m.liveClient.Load(), LiveServer: m.liveServer.Load(),
 		Retransmits: m.stats.retransmits.Load(), Absorbed: m.stats.absorbed.Load(),
 		Timeouts: m.stats.timeouts.Load(), Merged: m.stats.merged.Load(),
-		Stray: m.stats.stray.Load(), NoACK: m.stats.noACK.Load(),
+		Stray: m.stats.stray.Load(), NoACK: m.stats.noACK.Load(), Overload: m.stats.overload.Load(),
 	}
 }
 
@@ -218,7 +227,6 @@ func (m *Manager) shardOf(key string) *shard {
 // info is what matching needs from a message, parsed once.
 type info struct {
 	via     sip.Via
-	viaRaw  string // first via-parm as written
 	branch  string
 	sentBy  string // lower-case host ":" port (default port filled in)
 	cseq    sip.CSeq
@@ -237,7 +245,6 @@ func parseInfo(msg *sip.Message, dialog bool) (info, error) {
 	}
 	in.via = v
 	in.branch = v.Branch()
-	in.viaRaw = v.String()
 	port := v.Port
 	if port == 0 {
 		port = 5060
@@ -290,7 +297,7 @@ func serverKey(req *sip.Message, in *info, method string) string {
 		return "s|" + in.branch + "|" + in.sentBy + "|" + method
 	}
 	return "o|" + req.RequestURI + "|" + in.fromTag + "|" + in.callID + "|" +
-		strconv.FormatUint(uint64(in.cseq.Seq), 10) + "|" + in.viaRaw + "|" + method
+		strconv.FormatUint(uint64(in.cseq.Seq), 10) + "|" + in.via.String() + "|" + method
 }
 
 // clientKey implements RFC 3261 §17.1.3: branch and CSeq method.
@@ -361,6 +368,16 @@ func (m *Manager) handleRequest(in transport.Inbound) {
 			return
 		}
 		// Terminated and not yet removed: fall through and replace it.
+	}
+	if max := m.cfg.MaxServerTransactions; m.liveServer.Load() >= int64(cmp.Or(max, 200_000)) {
+		m.stats.overload.Add(1)
+		resp := sip.NewResponse(req, 503, "Service Unavailable")
+		transport.AddToTag(resp, "")
+		resp.AddHeader("Retry-After", "5")
+		if f, err := m.wire.ResponseFlow(in.Flow, resp); err == nil {
+			m.wire.Write(f, resp.AppendTo(nil), nil)
+		}
+		return
 	}
 	if req.Method == "CANCEL" {
 		m.handleCancel(in, &inf, key)
@@ -518,18 +535,11 @@ func ensureVia(req *sip.Message, f transport.Flow) (string, error) {
 	if req.HeaderIndex("Via", 0) >= 0 {
 		return "", fmt.Errorf("%w: top Via", ErrBadMessage)
 	}
-	local := f.Local()
-	if !local.IsValid() || local.Addr().IsUnspecified() {
+	sentBy := f.SentBy()
+	if sentBy == "" {
 		return "", ErrNoSentBy
 	}
 	b := newBranch()
-	host := local.Addr().String()
-	if local.Addr().Is6() {
-		host = "[" + host + "]"
-	}
-	req.PrependHeader("Via", "SIP/2.0/"+f.Transport().String()+" "+host+":"+strconv.Itoa(int(local.Port()))+";branch="+b+";rport")
+	req.PrependHeader("Via", "SIP/2.0/"+f.Transport().String()+" "+sentBy+";branch="+b+";rport")
 	return b, nil
 }
-
-// sourceOf is the remote address of a flow, for logs.
-func sourceOf(f transport.Flow) netip.AddrPort { return f.Remote() }

@@ -1,7 +1,9 @@
 package transaction
 
 import (
+	"net/netip"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/sbc-project/sbc/sip"
@@ -21,6 +23,7 @@ type ServerTx struct {
 	req    *sip.Message
 	flow   transport.Flow
 	invite bool
+	dead   atomic.Bool // set on entering Terminated
 
 	mu       sync.Mutex
 	state    State
@@ -49,7 +52,9 @@ func (m *Manager) newServerTx(in transport.Inbound, inf *info, key string) *Serv
 	}
 	s := m.shardOf(key)
 	s.mu.Lock()
-	if old := s.server[key]; old != nil && old.State() != Terminated {
+	// Lock order is tx.mu before shard.mu: under the shard lock only the
+	// atomic dead flag of another transaction is read.
+	if old := s.server[key]; old != nil && !old.dead.Load() {
 		s.mu.Unlock()
 		old.retransmission(in.Msg)
 		return nil
@@ -57,6 +62,16 @@ func (m *Manager) newServerTx(in transport.Inbound, inf *info, key string) *Serv
 	s.server[key] = tx
 	s.mu.Unlock()
 	m.liveServer.Add(1)
+	// A guard bounds a transaction whose TU never answers: after 64*T1 a
+	// non-INVITE client has given up (Timer F); an INVITE gets 408 after
+	// Timer C plus 64*T1 (after RFC 3261 §16.8).
+	tx.mu.Lock()
+	if tx.invite {
+		tx.arm(&tx.tmo, timerGuard, m.timerC()+64*m.t1)
+	} else {
+		tx.arm(&tx.tmo, timerGuard, 64*m.t1)
+	}
+	tx.mu.Unlock()
 	return tx
 }
 
@@ -67,7 +82,10 @@ func (tx *ServerTx) Request() *sip.Message { return tx.req }
 func (tx *ServerTx) Flow() transport.Flow { return tx.flow }
 
 // Source returns the request's source address.
-func (tx *ServerTx) Source() transport.Flow { return tx.flow }
+func (tx *ServerTx) Source() netip.AddrPort { return tx.flow.Remote() }
+
+// Interface returns the name of the interface the request arrived on.
+func (tx *ServerTx) Interface() string { return tx.flow.Interface() }
 
 // State returns the current state.
 func (tx *ServerTx) State() State {
@@ -319,6 +337,13 @@ func (tx *ServerTx) onTimer(t *timer, gen uint32) {
 		term, fail = true, ErrNoACK
 	case timerI, timerJ:
 		term = true
+	case timerGuard: // the TU never sent a final response
+		if tx.state == Trying || tx.state == Proceeding {
+			fail = ErrTimeout
+			if !tx.invite {
+				term = true // RFC 4320 §4.2: no late 408 to non-INVITE
+			}
+		}
 	case timerL: // RFC 6026 §7.1: Accepted → Terminated
 		term = true
 		if !tx.acked {
@@ -329,6 +354,14 @@ func (tx *ServerTx) onTimer(t *timer, gen uint32) {
 		tx.terminateLocked()
 	}
 	tx.mu.Unlock()
+	if t.kind == timerGuard && fail != nil && tx.invite {
+		tx.Respond(tx.NewResponse(408, "Request Timeout"))
+		m.stats.timeouts.Add(1)
+		if m.cfg.Hooks.ServerError != nil {
+			m.cfg.Hooks.ServerError(tx, fail)
+		}
+		return
+	}
 	if term {
 		tx.cleanup()
 		if fail != nil {
@@ -360,6 +393,7 @@ func (tx *ServerTx) TransportError(_ transport.Flow, err error) {
 
 func (tx *ServerTx) terminateLocked() {
 	tx.state = Terminated
+	tx.dead.Store(true)
 	tx.m.wheel.stop(&tx.retr)
 	tx.m.wheel.stop(&tx.tmo)
 }

@@ -336,3 +336,78 @@ func TestServerTransportError(t *testing.T) {
 	}
 	h.assertIdle()
 }
+
+// A TU that never answers: the non-INVITE transaction ends after 64*T1
+// without a late 408 (RFC 4320); the INVITE gets 408 after Timer C + 64*T1.
+func TestServerGuard(t *testing.T) {
+	h := newHarness(t, transport.UDP)
+	h.inject(peerRequest(t, transport.UDP, "MESSAGE", "z9hG4bKg1", "g1", 1, ""))
+	h.inject(peerRequest(t, transport.UDP, "INVITE", "z9hG4bKg2", "g2", 1, ""))
+	h.events()
+	h.wire.take()
+	h.advance(32 * time.Second)
+	if k := kinds(h.events()); !slices.Equal(k, []string{"server-error:transaction: timeout"}) {
+		t.Fatalf("events %v", k)
+	}
+	if n := len(h.wire.take()); n != 0 {
+		t.Fatalf("%d messages sent for an unanswered non-INVITE", n)
+	}
+	h.advance(3 * time.Minute)
+	if k := kinds(h.events()); !slices.Equal(k, []string{"server-error:transaction: timeout"}) {
+		t.Fatalf("events %v", k)
+	}
+	if c := codes(h.wire.take()); !slices.Equal(c, []string{"408"}) {
+		t.Fatalf("sent %v, want 408", c)
+	}
+	h.inject(peerRequest(t, transport.UDP, "ACK", "z9hG4bKg2", "g2", 1, "x"))
+	h.advance(10 * time.Second)
+	h.assertIdle()
+}
+
+// With a Cancel hook the TU answers the INVITE itself.
+func TestServerCancelHook(t *testing.T) {
+	h := newHarness(t, transport.UDP)
+	var got *ServerTx
+	h.m.cfg.Hooks.Cancel = func(inv *ServerTx, c *sip.Message) {
+		got = inv
+		inv.Respond(inv.NewResponse(487, ""))
+	}
+	h.inject(peerRequest(t, transport.UDP, "INVITE", "z9hG4bKch", "ch", 1, ""))
+	tx := lastTx(t, h.events())
+	h.wire.take()
+	h.inject(peerRequest(t, transport.UDP, "CANCEL", "z9hG4bKch", "ch", 1, ""))
+	if got != tx {
+		t.Fatal("Cancel hook not called with the INVITE transaction")
+	}
+	if c := codes(h.wire.take()); !slices.Equal(c, []string{"200", "487"}) {
+		t.Fatalf("sent %v", c)
+	}
+	// A CANCEL after the final response gets 200 but changes nothing.
+	got = nil
+	h.inject(peerRequest(t, transport.UDP, "CANCEL", "z9hG4bKch", "ch", 1, ""))
+	if got != nil {
+		t.Fatal("Cancel hook called after the final response")
+	}
+}
+
+// Beyond MaxServerTransactions new requests get a stateless 503 (RFC 3261
+// §21.5.4); retransmissions of live ones are still absorbed.
+func TestServerOverload(t *testing.T) {
+	h := newHarness(t, transport.UDP)
+	h.m.cfg.MaxServerTransactions = 2
+	h.inject(peerRequest(t, transport.UDP, "MESSAGE", "z9hG4bKo1", "o1", 1, ""))
+	h.inject(peerRequest(t, transport.UDP, "MESSAGE", "z9hG4bKo2", "o2", 1, ""))
+	h.inject(peerRequest(t, transport.UDP, "MESSAGE", "z9hG4bKo3", "o3", 1, ""))
+	h.inject(peerRequest(t, transport.UDP, "MESSAGE", "z9hG4bKo1", "o1", 1, ""))
+	if k := kinds(h.events()); !slices.Equal(k, []string{"request", "request"}) {
+		t.Fatalf("events %v", k)
+	}
+	w := h.wire.take()
+	if c := codes(w); !slices.Equal(c, []string{"503"}) {
+		t.Fatalf("sent %v", c)
+	}
+	checkHeader(t, w[0].msg, "Retry-After", "5")
+	if h.m.Stats().Overload != 1 {
+		t.Fatal("overload not counted")
+	}
+}

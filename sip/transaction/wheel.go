@@ -44,7 +44,8 @@ const (
 	timerL
 	timerM
 	timer2xx
-	timerC // cap on an INVITE client transaction in Proceeding
+	timerC     // cap on an INVITE client transaction in Proceeding
+	timerGuard // cap on a server transaction the TU never answers
 )
 
 func (k timerKind) String() string {
@@ -54,6 +55,8 @@ func (k timerKind) String() string {
 		return "2xx"
 	case timerC:
 		return "Timer C"
+	case timerGuard:
+		return "guard"
 	}
 	if int(k) < len(names) {
 		return "Timer " + names[k:k+1]

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/tls"
 	"errors"
+	"log/slog"
 	"net"
 	"net/netip"
 	"sync"
@@ -169,6 +170,11 @@ func (c *conn) close(err error) {
 		}
 		c.layer.unregister(c)
 		c.layer.stats.closed.Add(1)
+		if err != nil && !errors.Is(err, ErrClosed) && c.layer.log.Enabled(context.Background(), slog.LevelDebug) {
+			c.layer.log.LogAttrs(context.Background(), slog.LevelDebug, "connection closed",
+				slog.String("interface", c.lis.cfg.Interface), slog.String("transport", c.lis.cfg.Transport.String()),
+				slog.String("remote", c.remote.String()), slog.String("error", err.Error()))
+		}
 	})
 }
 

@@ -77,6 +77,10 @@ type ListenerConfig struct {
 	// UDPReaders is the number of goroutines reading a UDP socket
 	// (default 2).
 	UDPReaders int
+	// Advertise is the host[:port] put in Via sent-by (and available to
+	// Contact) for this listener, when it differs from Addr: a public
+	// address in front of a static NAT, or a host name. Empty uses Addr.
+	Advertise string
 }
 
 // Limits bound what any one peer may cost. Zero fields take the defaults.
@@ -398,6 +402,23 @@ func (f Flow) Local() netip.AddrPort {
 	return f.lis.addr
 }
 
+// SentBy returns the host[:port] for Via sent-by and Contact of messages
+// leaving on this flow (RFC 3261 §18.1.1): the listener's Advertise, else
+// its address ("" when that is unspecified, 0.0.0.0 or [::]).
+func (f Flow) SentBy() string {
+	if f.lis == nil {
+		return ""
+	}
+	if f.lis.cfg.Advertise != "" {
+		return f.lis.cfg.Advertise
+	}
+	a := f.lis.addr
+	if !a.IsValid() || a.Addr().IsUnspecified() {
+		return ""
+	}
+	return a.String()
+}
+
 // Remote returns the peer's address.
 func (f Flow) Remote() netip.AddrPort { return f.remote }
 
@@ -413,4 +434,32 @@ func (f Flow) String() string {
 // the layers above (a Wire double routes it); Layer.Write fails on it.
 func PseudoFlow(tr Transport, iface string, local, remote netip.AddrPort) Flow {
 	return Flow{lis: &listener{cfg: ListenerConfig{Interface: iface, Transport: tr, Addr: local}, addr: local}, remote: remote}
+}
+
+// TargetFromURI returns the target of a sip or sips URI (a Request-URI or
+// the first Route) per RFC 3263 §4: maddr, when present, replaces the host;
+// the transport parameter selects the transport; sips requires TLS.
+func TargetFromURI(u sip.URI) (Target, error) {
+	if !u.IsSIP() {
+		return Target{}, fmt.Errorf("%w: scheme %q", ErrBadTarget, u.Scheme)
+	}
+	t := Target{Host: strings.Trim(u.Host, "[]"), Secure: strings.EqualFold(u.Scheme, "sips")}
+	if m, ok := u.Params.Get("maddr"); ok && m != "" {
+		t.Host = strings.Trim(m, "[]")
+	}
+	if u.Port < 0 || u.Port > 65535 {
+		return Target{}, fmt.Errorf("%w: port %d", ErrBadTarget, u.Port)
+	}
+	t.Port = uint16(u.Port)
+	if v, ok := u.Params.Get("transport"); ok {
+		tr, ok := ParseTransport(v)
+		if !ok {
+			return Target{}, fmt.Errorf("%w: transport %q", ErrBadTarget, v)
+		}
+		t.Transport = tr
+	}
+	if t.Host == "" {
+		return Target{}, fmt.Errorf("%w: no host", ErrBadTarget)
+	}
+	return t, nil
 }
