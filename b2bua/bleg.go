@@ -366,7 +366,13 @@ func (c *Call) onB2xx(resp *sip.Message) {
 	to, _ := firstNameAddr(resp, "To")
 	if c.state >= stateAnswered {
 		if to.Tag() == c.b.dlg.remoteTag {
-			return // retransmission; the ACK is relayed when the caller's comes
+			// A retransmitted 2xx: our ACK was lost; send it again
+			// (RFC 3261 §13.2.2.4). Before the caller's ACK arrived there is
+			// nothing to send yet: it is relayed end to end.
+			if cs, err := cseqOf(resp); err == nil && c.b.lastACK != nil && c.b.lastACKSeq == cs.Seq {
+				_ = c.sendACK(&c.b, c.b.lastACK)
+			}
+			return
 		}
 		// A second fork answered (RFC 3261 §13.2.2.4): ACK and BYE it.
 		c.ackAndBye(c.bReq, resp)

@@ -368,3 +368,71 @@ func (sb *testSBC) checkNoLeaks(t *testing.T) {
 }
 
 var _ = net.IPv4len
+
+// TestEndToEndMedia plays RTP from the caller through the relay to the
+// callee, which echoes it back: every packet must arrive on each side from
+// the SBC's own media address (never the other side's), and the CDR counts
+// them.
+func TestEndToEndMedia(t *testing.T) {
+	if testing.Short() {
+		t.Skip("SIPp end-to-end scenarios are not short")
+	}
+	const calls = 2
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	calleePort := freePort(t, calleeIP)
+	sb := startSBC(t, calleePort, 1, 1)
+	media := func(ip netip.Addr) netip.AddrPort {
+		p, err := sipptest.FreeMediaPort(ip)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return netip.AddrPortFrom(ip, p)
+	}
+	calleeMedia, callerMedia := media(calleeIP), media(callerIP)
+	atCallee, err := sipptest.ListenRTPTap(calleeMedia)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer atCallee.Close()
+	atCaller, err := sipptest.ListenRTPTap(callerMedia)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer atCaller.Close()
+	uas, uac := sipptest.RunPair(ctx, t,
+		sipptest.Config{Scenario: sipptest.Scenario(t, "uas-media"), Local: netip.AddrPortFrom(calleeIP, calleePort),
+			Media: calleeMedia, RTPEcho: true, Calls: calls},
+		sipptest.Config{Scenario: sipptest.Scenario(t, "uac-media"), Local: netip.AddrPortFrom(callerIP, 0),
+			Remote: sb.inside, Media: callerMedia, Calls: calls, Rate: 5, Service: "4930111"})
+	uac.ExpectCalls(t, calls)
+	uas.ExpectCalls(t, calls)
+	want := calls * sipptest.PcmuPcap.Packets
+	wctx, wcancel := context.WithTimeout(ctx, 5*time.Second)
+	defer wcancel()
+	for name, tap := range map[string]*sipptest.RTPTap{"callee": atCallee, "caller (echo)": atCaller} {
+		if err := tap.WaitPackets(wctx, want); err != nil {
+			t.Errorf("%s: %v", name, err)
+		}
+	}
+	for src, n := range atCallee.Stats().Sources {
+		if src.Addr() != sbcOutsideIP {
+			t.Errorf("callee got %d packets from %s, not from the SBC's outside address", n, src)
+		}
+	}
+	for src, n := range atCaller.Stats().Sources {
+		if src.Addr() != sbcInsideIP {
+			t.Errorf("caller got %d packets from %s, not from the SBC's inside address", n, src)
+		}
+	}
+	sb.checkNoLeaks(t)
+	sb.waitIdle(t)
+	var a, b uint64
+	for _, c := range sb.cdr.list() {
+		a += c.Media.APackets
+		b += c.Media.BPackets
+	}
+	if a < uint64(want) || b < uint64(want) {
+		t.Errorf("CDR media: %d packets from the caller, %d from the callee; want at least %d each", a, b, want)
+	}
+}

@@ -3,7 +3,6 @@ package b2bua
 import (
 	"errors"
 	"strconv"
-	"time"
 
 	"github.com/sbc-project/sbc/mediarelay"
 	"github.com/sbc-project/sbc/sip"
@@ -444,18 +443,15 @@ func (c *Call) finish(code int, reason, by string) {
 	if c.releaseOut != nil {
 		c.releaseOut()
 	}
-	// Dialog entries stay a little while so late retransmissions (a BYE's
-	// retransmission, a stray 2xx) still find the ended call and are
-	// answered instead of getting 481 (RFC 3261 §17: 64*T1).
-	aKey, bKey := c.a.dlg, c.b.dlg
-	time.AfterFunc(32*time.Second, func() {
-		if aKey != nil {
-			c.s.dialogs.del(aKey.callID, aKey.localTag)
-		}
-		if bKey != nil {
-			c.s.dialogs.del(bKey.callID, bKey.localTag)
-		}
-	})
+	// The dialogs go at once: a retransmitted BYE is absorbed by its server
+	// transaction (RFC 3261 §17.2.2), and a request crossing the BYE gets
+	// 481 as RFC 3261 §12.2.2 says.
+	if c.a.dlg != nil {
+		c.s.dialogs.del(c.a.dlg.callID, c.a.dlg.localTag)
+	}
+	if c.b.dlg != nil {
+		c.s.dialogs.del(c.b.dlg.callID, c.b.dlg.localTag)
+	}
 	c.s.calls.Delete(c.id)
 	now := c.s.now()
 	c.cdr.EndTime = now.UTC()

@@ -10,6 +10,8 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
+	"runtime/pprof"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -246,5 +248,66 @@ func waitFor(t *testing.T, cond func() bool) {
 			t.Fatal("condition not met in 10 s")
 		}
 		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// TestDaemonLoad runs 10,000 calls at a steady rate through the daemon with
+// SIPp: zero failed calls, then every call, dialog, transaction and media
+// port released, read from the metrics endpoint.
+func TestDaemonLoad(t *testing.T) {
+	if testing.Short() {
+		t.Skip("load run is not short")
+	}
+	calls, rate := 10000, 250.0
+	if n, err := strconv.Atoi(os.Getenv("SBC_LOAD_CALLS")); err == nil && n > 0 {
+		calls = n // a shorter run while investigating
+	}
+	if testenvRace {
+		rate = 150 // the race detector slows the SBC several times
+	}
+	calleePort, err := sipptest.FreePort(calleeIP)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := startDaemon(t, calleePort)
+	timeout := time.Duration(float64(calls)/rate*float64(time.Second)) + 60*time.Second
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	uas, uac := sipptest.RunPair(ctx, t,
+		sipptest.Config{Scenario: sipptest.Scenario(t, "uas-load"), Local: netip.AddrPortFrom(calleeIP, calleePort),
+			Calls: calls, Timeout: timeout},
+		sipptest.Config{Scenario: sipptest.Scenario(t, "uac-load"), Local: netip.AddrPortFrom(callerIP, 0), Remote: r.inside,
+			Calls: calls, Rate: rate, CallDuration: 200 * time.Millisecond, Service: "4930123", Timeout: timeout})
+	uac.ExpectCalls(t, calls)
+	uas.ExpectCalls(t, calls)
+	t.Logf("caller: %d successful, %d failed, %d retransmissions", uac.Stats.Cumulative.SuccessfulCalls,
+		uac.Stats.Cumulative.FailedCalls, uac.Stats.Cumulative.Retransmissions)
+	// Transactions end by their timers (Timer J/K, RFC 3261 §17); with the
+	// default T1 Timer J is 32 s.
+	deadline := time.Now().Add(45 * time.Second)
+	var m string
+	for {
+		m = r.scrape(t)
+		if metric(m, "sbc_sip_transactions_active") == "0" && metric(m, "sbc_dialogs") == "0" &&
+			metric(m, "sbc_calls_in_progress") == "0" && r.d.Relay().Stats().Sessions == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			var buf strings.Builder
+			_ = pprof.Lookup("goroutine").WriteTo(&buf, 1)
+			t.Logf("goroutines:\n%s", buf.String())
+			t.Fatalf("not released: transactions %s, dialogs %s, calls %s, media sessions %d",
+				metric(m, "sbc_sip_transactions_active"), metric(m, "sbc_dialogs"), metric(m, "sbc_calls_in_progress"),
+				r.d.Relay().Stats().Sessions)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	for _, ifc := range r.d.Relay().Stats().Interfaces {
+		if ifc.PortsInUse != 0 {
+			t.Errorf("interface %s: %d media ports still in use", ifc.Name, ifc.PortsInUse)
+		}
+	}
+	if got := metric(m, `sbc_calls_answered_total{trunk="pbx"}`); got != fmt.Sprint(calls) {
+		t.Errorf("answered = %s, want %d", got, calls)
 	}
 }

@@ -153,6 +153,12 @@ func (tx *ServerTx) Respond(resp *sip.Message) error {
 		tx.mu.Unlock()
 		return ErrTerminated
 	case tx.state == Trying || tx.state == Proceeding:
+		if tx.invite && code >= 200 && code < 300 {
+			// Register the ACK's identity before the 2xx leaves: on a fast
+			// path the ACK can arrive (on another reader) before the send
+			// returns, and must still match (RFC 3261 §13.3.1.4).
+			tx.ackKey = tx.registerACK(resp)
+		}
 		if err = tx.send(resp); err != nil {
 			term = true
 			break
@@ -169,7 +175,6 @@ func (tx *ServerTx) Respond(resp *sip.Message) error {
 				tx.interval = m.t1
 				tx.arm(&tx.retr, timer2xx, m.t1) // RFC 3261 §13.3.1.4
 			}
-			tx.ackKey = tx.registerACK(resp)
 		case tx.invite:
 			// RFC 3261 §17.2.1: Completed, G = T1 (unreliable), H = 64*T1.
 			tx.state = Completed
