@@ -418,13 +418,13 @@ func (c *Call) cancelRetransmissions() {
 }
 
 func (c *Call) onBFailure(tx *transaction.ClientTx, resp *sip.Message) {
+	if c.state >= stateAnswered {
+		return // a late failure for an answered call changes nothing
+	}
 	c.stopFailTimer()
 	c.b.pendingOut = nil
 	code := resp.StatusCode
 	c.s.dialogs.del(c.b.dlg.callID, c.b.dlg.localTag)
-	if c.state >= stateAnswered {
-		return
-	}
 	// 401/407 with the trunk's own credentials: answer the challenge
 	// (RFC 3261 §22.2, RFC 7616) once per attempt.
 	if (code == 401 || code == 407) && c.b.trunk.Credentials != nil && !c.authTried {

@@ -60,6 +60,7 @@ func (c *Call) onACK(side mediarelay.Leg, ack *sip.Message) {
 	}
 	if c.state == stateAnswered && side == mediarelay.LegA && cs.Seq == c.aSeq {
 		c.setState(stateConfirmed)
+		c.compact()
 	}
 	if from.pendingIn != nil && cs.Seq != c.aSeq {
 		from.pendingIn = nil
@@ -483,3 +484,16 @@ func (c *Call) finish(code int, reason, by string) {
 }
 
 var _ = transport.UDP
+
+// compact drops what only the call's setup needed once both legs are
+// confirmed: the initial requests and their transactions (which hold their
+// messages and last responses), the offer, the route's attempts. A held call
+// then costs its two dialogs, its media sessions and its CDR.
+func (c *Call) compact() {
+	c.aTx, c.aReq, c.aOffer = nil, nil, nil
+	c.bTx, c.lastResp = nil, nil
+	c.attempts = nil
+	c.decision.Headers = nil
+	c.cancelRetransmissions()
+	c.a.prack, c.a.retx, c.b.prack, c.b.retx = nil, nil, nil, nil
+}

@@ -58,6 +58,11 @@ type running struct {
 
 func startDaemon(t *testing.T, calleePort uint16) *running {
 	t.Helper()
+	return startDaemonOpts(t, calleePort, nil)
+}
+
+func startDaemonOpts(t testing.TB, calleePort uint16, edit func(*Options)) *running {
+	t.Helper()
 	dir := t.TempDir()
 	pol := filepath.Join(dir, "policy.hcl")
 	if err := os.WriteFile(pol, []byte(fmt.Sprintf(policyTmpl, calleePort)), 0o644); err != nil {
@@ -90,6 +95,9 @@ func startDaemon(t *testing.T, calleePort uint16) *running {
 		Version:      "test",
 		Ready:        func(d *Daemon) { ready <- d },
 	}
+	if edit != nil {
+		edit(&opts)
+	}
 	go func() { r.done <- Run(ctx, opts) }()
 	select {
 	case r.d = <-ready:
@@ -115,7 +123,7 @@ func startDaemon(t *testing.T, calleePort uint16) *running {
 	return r
 }
 
-func (r *running) scrape(t *testing.T) string {
+func (r *running) scrape(t testing.TB) string {
 	t.Helper()
 	resp, err := http.Get(r.admin + "/metrics")
 	if err != nil {
