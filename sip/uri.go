@@ -466,7 +466,10 @@ type URIHeaders struct {
 // parseURIHeaders checks headers = header *( "&" header ), header = hname
 // "=" hvalue (RFC 3261 §25.1).
 func parseURIHeaders(s string) (URIHeaders, error) {
-	for r := s; ; {
+	for r, i := s, 0; ; i++ {
+		if i == MaxURIParams {
+			return URIHeaders{}, uriErr("too many header components")
+		}
 		h, rest, more := strings.Cut(r, "&")
 		n, v, ok := strings.Cut(h, "=")
 		if !ok || n == "" || !validEscaped(n, cHnv) || !validHvalue(v) {

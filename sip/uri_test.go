@@ -2,6 +2,8 @@ package sip
 
 import (
 	"errors"
+	"fmt"
+	"strings"
 	"testing"
 )
 
@@ -116,6 +118,25 @@ func TestParseURI(t *testing.T) {
 			t.Errorf("ParseURI(%q) = %+v, want an error", s, u)
 		} else if !errors.Is(err, ErrBadURI) {
 			t.Errorf("ParseURI(%q) error %v does not wrap ErrBadURI", s, err)
+		}
+	}
+}
+
+func TestURILimits(t *testing.T) {
+	p64 := strings.Repeat(";a", MaxURIParams)
+	h64 := "?a=1" + strings.Repeat("&a=1", MaxURIParams-1)
+	var tel strings.Builder
+	for i := range MaxURIParams {
+		fmt.Fprintf(&tel, ";p%d", i)
+	}
+	for _, s := range []string{"sip:h" + p64, "sip:h" + h64, "tel:+1" + tel.String()} {
+		if _, err := ParseURI(s); err != nil {
+			t.Errorf("%d params/headers rejected: %v", MaxURIParams, err)
+		}
+	}
+	for _, s := range []string{"sip:h" + p64 + ";b", "sip:h" + h64 + "&b=1", "tel:+1" + tel.String() + ";x"} {
+		if _, err := ParseURI(s); !errors.Is(err, ErrBadURI) {
+			t.Errorf("more than %d params/headers accepted", MaxURIParams)
 		}
 	}
 }
