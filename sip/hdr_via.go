@@ -1,6 +1,7 @@
 package sip
 
 import (
+	"net/netip"
 	"strconv"
 	"strings"
 )
@@ -140,7 +141,8 @@ func ParseVia(s string) (Via, error) {
 		case strings.EqualFold(n, "received"):
 			// IPv4address / IPv6address, bracketed or not (RFC 5118 §4.5).
 			if _, ok := hostAddr(val); !ok {
-				if _, ok := hostAddr("[" + val + "]"); !ok || strings.IndexByte(val, ':') < 0 {
+				a, err := netip.ParseAddr(val)
+				if err != nil || !a.Is6() || a.Zone() != "" {
 					return Via{}, valErr("via", ErrBadValue, "bad received address")
 				}
 			}

@@ -131,8 +131,12 @@ func (c Contact) equalForTest(o any) bool {
 }
 
 func TestParseViaAllocs(t *testing.T) {
-	in := "SIP/2.0/UDP 192.0.2.1:5060;branch=z9hG4bK776asdhds;rport;received=192.0.2.7"
-	if n := testing.AllocsPerRun(100, func() { _, _ = ParseVia(in) }); n != 0 {
-		t.Errorf("ParseVia allocates %v times, want 0", n)
+	for _, in := range []string{
+		"SIP/2.0/UDP 192.0.2.1:5060;branch=z9hG4bK776asdhds;rport;received=192.0.2.7",
+		"SIP/2.0/UDP [2001:db8::9:1];received=2001:db8::9:255;branch=z9hG4bKas3-111",
+	} {
+		if n := testing.AllocsPerRun(100, func() { _, _ = ParseVia(in) }); n != 0 {
+			t.Errorf("ParseVia(%q) allocates %v times, want 0", in, n)
+		}
 	}
 }

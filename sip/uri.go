@@ -29,7 +29,7 @@ type URI struct {
 	// reference ("[2001:db8::1]", RFC 5118). Empty for tel and opaque URIs.
 	Host string
 	// Port is 0 when absent (RFC 3261 §19.1.4: an absent port differs from
-	// an explicit 5060).
+	// an explicit 5060); an explicit ":0" is refused by ParseURI.
 	Port int
 	// Params are the uri-parameters (transport, user, method, ttl, maddr,
 	// lr, ...) or, for tel, the RFC 3966 par list (isub, ext,
@@ -236,8 +236,10 @@ func splitHostPort(hp string) (host string, port int, err error) {
 		return "", 0, uriErr("bad host")
 	}
 	if ps != "" {
+		// Port 0 is refused: it addresses nothing, and Port == 0 means
+		// "absent". Leading zeros are accepted and not kept.
 		p, ok := parseUint(ps, 65535)
-		if !ok {
+		if !ok || p == 0 {
 			return "", 0, uriErr("bad port")
 		}
 		port = int(p)

@@ -80,6 +80,7 @@ func TestParseURI(t *testing.T) {
 		"sip:user@exa%6Dple.com", // escapes are not allowed in the host (esc01)
 		"sip:user@example.com:",  // empty port
 		"sip:user@example.com:65536",
+		"sip:user@example.com:0",
 		"sip:user@example.com:5o60",
 		"sip:user@1.2.3.999",
 		"sip:user@-host.com",
