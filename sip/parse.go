@@ -188,6 +188,31 @@ func (m *Message) parse() error {
 			_, p = lineEnd(b, p)
 			break // the empty line ending the header section
 		}
+		// Fast path: a token name directly followed by ':' on one line
+		// without folding or stray CR, which is nearly every header line.
+		i := p
+		for i < len(b) && tokenChars[b[i]] {
+			i++
+		}
+		if i > p && i < len(b) && b[i] == ':' {
+			eol, next := lineEnd(b, i)
+			if next >= 0 && (next >= len(b) || !isSPHT(b[next])) {
+				vs, ve := trimWSP(b, i+1, eol)
+				if bytes.IndexByte(b[vs:ve], '\r') < 0 {
+					name := m.view(p, i)
+					if c, known := lookupName(name); known {
+						name = c
+						if c == "Content-Length" {
+							clCount++
+							clStart, clEnd = vs, ve
+						}
+					}
+					m.Headers = append(m.Headers, Header{Name: name, Value: m.view(vs, ve), Raw: b[p:eol:eol]})
+					p = next
+					continue
+				}
+			}
+		}
 		f, ok := nextField(b, p)
 		if !ok {
 			return errf(ErrNoHeaderEnd, "")
