@@ -158,6 +158,13 @@ func (m *Message) PrependHeader(name, value string) {
 	m.Headers = slices.Insert(m.Headers, i, h)
 }
 
+// InsertHeader inserts a header line at index i of m.Headers (0 ≤ i ≤
+// len(m.Headers)).
+func (m *Message) InsertHeader(i int, name, value string) {
+	m.initHeaders()
+	m.Headers = slices.Insert(m.Headers, i, Header{Name: CanonicalName(name), Value: value})
+}
+
 // SetHeader replaces the first line with the given name by value and removes
 // any further lines of that name; without one it appends the header.
 func (m *Message) SetHeader(name, value string) {

@@ -67,6 +67,11 @@ func TestEditing(t *testing.T) {
 	if v, _ := m.GetHeader("t"); v != "<sip:carol@example.com>" {
 		t.Errorf("ReplaceHeader: %q", v)
 	}
+	m.InsertHeader(1, "k", "timer")
+	if m.Headers[1].Name != "Supported" || m.Headers[1].Value != "timer" {
+		t.Errorf("InsertHeader: %q", names(m))
+	}
+	m.RemoveHeaderAt(1)
 	m.RemoveHeaderAt(0)
 	if _, ok := m.GetHeader("Route"); ok {
 		t.Error("RemoveHeaderAt(0) kept Route")

@@ -31,12 +31,58 @@ func Parse(b []byte) (*Message, error) {
 	if len(b) > MaxMessageSize {
 		return nil, errf(ErrTooLarge, "")
 	}
-	m := new(Message)
-	m.buf = append(make([]byte, 0, len(b)), b...)
+	m := newMessage(len(b))
+	m.buf = append(m.buf[:0], b...)
 	if err := m.parse(); err != nil {
 		return nil, err
 	}
 	return m, nil
+}
+
+// Messages with room for the input copy in the same allocation: one
+// allocation per parsed message up to about 2 KiB. Each type fills a Go
+// size class exactly (1792, 2304 and 3456 octets), counting the 8-octet
+// malloc header of objects with pointers; a Message that outgrows these
+// makes the array lengths negative and the build fails.
+const (
+	msgSize      = unsafe.Sizeof(Message{})
+	mallocHeader = 8
+)
+
+type (
+	messageBufS struct {
+		m Message
+		b [1792 - mallocHeader - msgSize]byte
+	}
+	messageBufM struct {
+		m Message
+		b [2304 - mallocHeader - msgSize]byte
+	}
+	messageBufL struct {
+		m Message
+		b [3456 - mallocHeader - msgSize]byte
+	}
+)
+
+// newMessage returns a Message whose buf has capacity for n octets.
+func newMessage(n int) *Message {
+	switch {
+	case n <= len(messageBufS{}.b):
+		x := new(messageBufS)
+		x.m.buf = x.b[:0:n]
+		return &x.m
+	case n <= len(messageBufM{}.b):
+		x := new(messageBufM)
+		x.m.buf = x.b[:0:n]
+		return &x.m
+	case n <= len(messageBufL{}.b):
+		x := new(messageBufL)
+		x.m.buf = x.b[:0:n]
+		return &x.m
+	}
+	m := new(Message)
+	m.buf = make([]byte, 0, n)
+	return m
 }
 
 // view returns m.buf[i:j] as a string without copying (see the Message
@@ -141,6 +187,31 @@ func (m *Message) parse() error {
 		if b[p] == '\n' || (b[p] == '\r' && p+1 < len(b) && b[p+1] == '\n') {
 			_, p = lineEnd(b, p)
 			break // the empty line ending the header section
+		}
+		// Fast path: a token name directly followed by ':' on one line
+		// without folding or stray CR, which is nearly every header line.
+		i := p
+		for i < len(b) && tokenChars[b[i]] {
+			i++
+		}
+		if i > p && i < len(b) && b[i] == ':' {
+			eol, next := lineEnd(b, i)
+			if next >= 0 && (next >= len(b) || !isSPHT(b[next])) {
+				vs, ve := trimWSP(b, i+1, eol)
+				if bytes.IndexByte(b[vs:ve], '\r') < 0 {
+					name := m.view(p, i)
+					if c, known := lookupName(name); known {
+						name = c
+						if c == "Content-Length" {
+							clCount++
+							clStart, clEnd = vs, ve
+						}
+					}
+					m.Headers = append(m.Headers, Header{Name: name, Value: m.view(vs, ve), Raw: b[p:eol:eol]})
+					p = next
+					continue
+				}
+			}
 		}
 		f, ok := nextField(b, p)
 		if !ok {

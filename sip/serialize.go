@@ -14,8 +14,8 @@ import (
 // CR and LF inside values are written as SP so an edited value cannot inject
 // header lines. It allocates only when dst lacks capacity (see Size).
 func (m *Message) AppendTo(dst []byte) []byte {
-	if free := cap(dst) - len(dst); free < m.Size() {
-		n := make([]byte, len(dst), len(dst)+m.Size())
+	if size := m.Size(); cap(dst)-len(dst) < size {
+		n := make([]byte, len(dst), len(dst)+size)
 		copy(n, dst)
 		dst = n
 	}
