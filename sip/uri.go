@@ -546,3 +546,30 @@ func (h *URIHeaders) Add(name, value string) {
 
 // String returns "hname=hvalue&..." (without the leading '?').
 func (h URIHeaders) String() string { return h.s }
+
+// Transport returns the transport parameter lower-cased ("udp", "tcp",
+// "tls", "sctp", "ws", "wss" or another token), or "" when absent
+// (RFC 3261 §19.1.1; RFC 3263 chooses one then).
+func (u URI) Transport() string {
+	v, ok := u.Params.Get("transport")
+	if !ok {
+		return ""
+	}
+	for i := 0; i < len(v); i++ {
+		if c := v[i]; c >= 'A' && c <= 'Z' {
+			return strings.ToLower(v)
+		}
+	}
+	return v
+}
+
+// LR reports the lr parameter: the URI is a loose-routing proxy
+// (RFC 3261 §16.12, §19.1.1).
+func (u URI) LR() bool { return u.Params.Has("lr") }
+
+// MAddr returns the maddr parameter ("" when absent): the address that
+// overrides the host for sending (RFC 3261 §19.1.1).
+func (u URI) MAddr() string { v, _ := u.Params.Get("maddr"); return v }
+
+// UserParam returns the user parameter ("phone", "ip", ... or "").
+func (u URI) UserParam() string { v, _ := u.Params.Get("user"); return v }

@@ -352,3 +352,20 @@ func TestParseURIAllocs(t *testing.T) {
 		t.Errorf("ParseURI allocates %v times, want 0", n)
 	}
 }
+
+func TestURIConvenience(t *testing.T) {
+	u := mustURI(t, "sip:+1555@gw.example.com;user=phone;transport=TCP;lr;maddr=192.0.2.1")
+	if u.Transport() != "tcp" || !u.LR() || u.MAddr() != "192.0.2.1" || u.UserParam() != "phone" {
+		t.Errorf("accessors: %q %v %q %q", u.Transport(), u.LR(), u.MAddr(), u.UserParam())
+	}
+	v := mustURI(t, "sips:a@b")
+	if v.Transport() != "" || v.LR() || v.MAddr() != "" || !v.IsSIP() || !v.IsSIPS() || v.IsTel() {
+		t.Errorf("absent accessors on %s", v)
+	}
+	if w := mustURI(t, "tel:+1"); !w.IsTel() || w.IsSIP() {
+		t.Error("tel scheme")
+	}
+	if n := testing.AllocsPerRun(20, func() { _ = mustURI(t, "sip:h;transport=udp").Transport() }); n != 0 {
+		t.Errorf("Transport allocates %v", n)
+	}
+}
