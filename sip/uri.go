@@ -544,6 +544,25 @@ func (h *URIHeaders) Add(name, value string) {
 	h.s += name + "=" + value
 }
 
+// Del removes every header component called name (compared as Get does).
+// To drop them all (RFC 4475 §3.1.2.11 escruri: never forward escaped
+// headers of a Request-URI), assign URIHeaders{}.
+func (h *URIHeaders) Del(name string) {
+	var b strings.Builder
+	for n, v := range h.All() {
+		if escEqual(n, name, true) {
+			continue
+		}
+		if b.Len() > 0 {
+			b.WriteByte('&')
+		}
+		b.WriteString(n)
+		b.WriteByte('=')
+		b.WriteString(v)
+	}
+	h.s = b.String()
+}
+
 // String returns "hname=hvalue&..." (without the leading '?').
 func (h URIHeaders) String() string { return h.s }
 

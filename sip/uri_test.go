@@ -212,6 +212,14 @@ func TestURIAccessors(t *testing.T) {
 	if h.Headers.Len() != 2 {
 		t.Errorf("Headers.Len = %d", h.Headers.Len())
 	}
+	h.Headers.Del("ROUTE")
+	if h.Headers.String() != "subject=hi" || h.String() != "sip:a@b?subject=hi" {
+		t.Errorf("after Del: %q", h.String())
+	}
+	h.Headers.Del("subject")
+	if h.Headers.Len() != 0 || h.String() != "sip:a@b" {
+		t.Errorf("after second Del: %q", h.String())
+	}
 }
 
 func TestURIBuild(t *testing.T) {
