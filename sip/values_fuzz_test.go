@@ -156,6 +156,17 @@ func FuzzParseValues(f *testing.F) {
 				}
 			}
 		}
+		if !strings.ContainsAny(s, "\r\n") {
+			if q := Quote(s); scanQuoted(q, 0) != len(q) || Unquote(q) != s {
+				t.Fatalf("Quote(%q) = %q does not scan back", s, q)
+			}
+		}
+		for part := EscapeUser; part <= EscapeHeader; part++ {
+			e := Escape(s, part)
+			if back, err := Unescape(e); err != nil || back != s || !validEscaped(e, part.class()) {
+				t.Fatalf("Escape(%q, %d) = %q, back %q, %v", s, part, e, back, err)
+			}
+		}
 		_, _ = ParseTokenList(nil, s)
 		_, _ = ParsePrivacy(nil, s)
 		_, _ = ParseHistoryInfo(s)
