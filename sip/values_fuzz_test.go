@@ -176,3 +176,23 @@ func FuzzParseValues(f *testing.F) {
 		_, _, _ = ParseMinSE(s)
 	})
 }
+
+// FuzzURIEqual checks that URI comparison is symmetric and that a URI and
+// its serialisation compare equal.
+func FuzzURIEqual(f *testing.F) {
+	f.Add("sip:%61lice@atlanta.com;transport=TCP", "sip:alice@AtLanTa.CoM;Transport=tcp")
+	f.Add("sip:carol@chicago.com;security=on", "sip:carol@chicago.com;security=off")
+	f.Add("sip:bob@biloxi.com", "sip:bob@biloxi.com:5060")
+	f.Add("tel:+1-201-555-0123;ext=1", "tel:+12015550123;ext=1")
+	f.Add("sip:a@h;x=1;x=2", "sip:a@h;x=1")
+	f.Fuzz(func(t *testing.T, a, b string) {
+		u, err1 := ParseURI(a)
+		v, err2 := ParseURI(b)
+		if err1 != nil || err2 != nil {
+			return
+		}
+		if u.Equal(v) != v.Equal(u) {
+			t.Fatalf("Equal(%q, %q) is not symmetric", a, b)
+		}
+	})
+}
