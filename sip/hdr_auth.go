@@ -13,7 +13,9 @@ import (
 // (RFC 4475 §3.3.7 regaut01).
 //
 // These header fields are NOT comma-separated lists (RFC 3261 §7.3.1): the
-// commas separate parameters of one value. Parse each header line whole.
+// commas separate parameters of one value. Parse each header line whole;
+// a line carrying two challenges (allowed by RFC 7235 §4.1, never sent by
+// RFC 3261 agents, which use one line each) is rejected as ErrBadValue.
 type Auth struct {
 	Scheme string // as written, e.g. "Digest"
 	// Token68 is set instead of parameters for the token68 form.

@@ -242,14 +242,15 @@ func TestParseAuth(t *testing.T) {
 		t.Errorf("built = %s", s)
 	}
 	badRows(t, "ParseAuth", ParseAuth, map[string]error{
-		"":                           ErrBadValue,
-		"Digest realm=\"x\",":        ErrBadValue,
-		"Digest realm=\"x\" nonce=1": ErrBadValue,
-		"Digest realm=\"x":           ErrUnbalanced,
-		"Digest =x":                  ErrBadValue,
-		"Digest realm=,nonce=1":      ErrBadValue,
-		"Digest realm=x,,nonce=y":    ErrBadValue,
-		"\"Digest\" realm=x":         ErrBadValue,
+		"":                                       ErrBadValue,
+		"Digest realm=\"x\",":                    ErrBadValue,
+		"Digest realm=\"x\" nonce=1":             ErrBadValue,
+		"Digest realm=\"x":                       ErrUnbalanced,
+		"Digest =x":                              ErrBadValue,
+		"Digest realm=,nonce=1":                  ErrBadValue,
+		"Digest realm=x,,nonce=y":                ErrBadValue,
+		"\"Digest\" realm=x":                     ErrBadValue,
+		"Digest realm=\"a\", Digest realm=\"b\"": ErrBadValue,
 	})
 }
 
@@ -296,6 +297,8 @@ func TestParseIdentity(t *testing.T) {
 		t.Errorf("identity = %+v info %q", id, id.Info())
 	}
 	roundTrip(t, "identity", id, ParseIdentity)
+	a, _ := ParseAuth("Digest realm=\"x\", nonce=\"y\"")
+	roundTrip(t, "auth", a, ParseAuth)
 	if id2, err := ParseIdentity(digest + " ; info = <https://x.example/c.cer>"); err != nil || id2.Info() != "https://x.example/c.cer" {
 		t.Errorf("LWS identity = %+v %v", id2, err)
 	}
@@ -328,6 +331,7 @@ func TestParseHistoryInfoAndDiversion(t *testing.T) {
 	if err != nil || h.Index() != "1.1.2" || h.URI.Host != "example.com" {
 		t.Errorf("ParseHistoryInfo = %+v, %v", h, err)
 	}
+	roundTrip(t, "history-info", h, ParseHistoryInfo)
 	badRows(t, "ParseHistoryInfo", ParseHistoryInfo, map[string]error{
 		"<sip:a@b>":            ErrBadValue,
 		"sip:a@b;index=1":      ErrBadValue,
@@ -338,6 +342,7 @@ func TestParseHistoryInfoAndDiversion(t *testing.T) {
 	if err != nil || d.Reason() != "user-busy" || d.Counter() != 2 || d.URI.User != "+15551234567" {
 		t.Errorf("ParseDiversion = %+v, %v", d, err)
 	}
+	roundTrip(t, "diversion", d, ParseDiversion)
 	if d, _ := ParseDiversion("<sip:a@b>;reason=\"unconditional\""); d.Counter() != 1 || d.Reason() != "unconditional" {
 		t.Errorf("defaults: %+v", d)
 	}

@@ -1,6 +1,7 @@
 package sip
 
 import (
+	"net/netip"
 	"strconv"
 	"strings"
 )
@@ -77,13 +78,13 @@ func ParseVia(s string) (Via, error) {
 	var v Via
 	var i int
 	v.Proto, i = viaToken(s, 0)
-	for k, f := range [2]*string{&v.Version, &v.Transport} {
+	// sent-protocol = protocol-name SLASH protocol-version SLASH transport
+	for _, f := range [2]*string{&v.Version, &v.Transport} {
 		i = skipLWS(s, i)
 		if i == len(s) || s[i] != '/' {
 			return Via{}, valErr("via", ErrBadValue, "bad sent-protocol")
 		}
 		*f, i = viaToken(s, i+1)
-		_ = k
 	}
 	if v.Proto == "" || v.Version == "" || v.Transport == "" {
 		return Via{}, valErr("via", ErrBadValue, "bad sent-protocol")
@@ -140,7 +141,8 @@ func ParseVia(s string) (Via, error) {
 		case strings.EqualFold(n, "received"):
 			// IPv4address / IPv6address, bracketed or not (RFC 5118 §4.5).
 			if _, ok := hostAddr(val); !ok {
-				if _, ok := hostAddr("[" + val + "]"); !ok || strings.IndexByte(val, ':') < 0 {
+				a, err := netip.ParseAddr(val)
+				if err != nil || !a.Is6() || a.Zone() != "" {
 					return Via{}, valErr("via", ErrBadValue, "bad received address")
 				}
 			}

@@ -9,37 +9,20 @@ import "fmt"
 // Message's immutability invariant) and stay valid as long as it does.
 //
 // Single-valued headers (From, To, Call-ID, CSeq, Max-Forwards,
-// Content-Length, Content-Type, Expires, ...) return an error wrapping
-// ErrMissingHeader when absent and ErrBadValue when the header appears on
-// more than one line (RFC 3261 §7.3.1; RFC 4475 §3.3.8 multi01). List
-// headers read every line, split each with SplitList, and return nil
-// without error when absent.
+// Content-Length, Content-Type, Expires, ...) read the first line with
+// GetHeader, which costs no allocation, and return an error wrapping
+// ErrMissingHeader when there is none. A repeated single-valued header
+// (RFC 4475 §3.3.8 multi01) is Validate's to reject; use HeaderLines to
+// see every line. List headers read every line through HeaderLines, split
+// each with SplitList, and return nil without error when absent.
 
-// singleLine returns the only line of a single-valued header.
-func (m *Message) singleLine(name string) (string, error) {
-	var v string
-	n := 0
-	for line := range m.HeaderLines(name) {
-		if n == 0 {
-			v = line
-		}
-		n++
-	}
-	switch n {
-	case 0:
-		return "", fmt.Errorf("sip: %s: %w", name, ErrMissingHeader)
-	case 1:
-		return v, nil
-	}
-	return "", valErr(name, ErrBadValue, "header appears more than once")
-}
-
-// parseSingle reads a single-valued header and parses it.
+// parseSingle reads the first line of a single-valued header and parses
+// it.
 func parseSingle[T any](m *Message, name string, parse func(string) (T, error)) (T, error) {
-	v, err := m.singleLine(name)
-	if err != nil {
+	v, ok := m.GetHeader(name)
+	if !ok {
 		var zero T
-		return zero, err
+		return zero, fmt.Errorf("sip: %s: %w", name, ErrMissingHeader)
 	}
 	return parse(v)
 }
@@ -157,6 +140,14 @@ func (m *Message) Routes() ([]NameAddr, error) {
 // §20.30).
 func (m *Message) RecordRoutes() ([]NameAddr, error) {
 	return parseList(m, "Record-Route", nil, ParseNameAddr)
+}
+
+// Path returns the Path entries (RFC 3327 §4).
+func (m *Message) Path() ([]NameAddr, error) { return parseList(m, "Path", nil, ParseNameAddr) }
+
+// ServiceRoute returns the Service-Route entries (RFC 3608 §5).
+func (m *Message) ServiceRoute() ([]NameAddr, error) {
+	return parseList(m, "Service-Route", nil, ParseNameAddr)
 }
 
 // PAssertedIdentity returns the P-Asserted-Identity entries (RFC 3325

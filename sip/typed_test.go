@@ -122,6 +122,8 @@ func TestTypedAccessorsExtensions(t *testing.T) {
 		"Diversion: <tel:+15551234567>;reason=user-busy;counter=1\r\n"+
 		"History-Info: <sip:a@example.com>;index=1, <sip:b@example.com>;index=1.1\r\n"+
 		"P-Preferred-Identity: <sip:bob@example.com>\r\n"+
+		"Path: <sip:pcscf.example.com;lr>\r\n"+
+		"Service-Route: <sip:orig@scscf.example.com;lr>\r\n"+
 		"Identity: abc.def.ghi;info=<https://cert.example.org/c.cer>;alg=ES256\r\n"+
 		"Authorization: Digest username=\"bob\", realm=\"example.com\", nonce=\"n\", uri=\"sip:a@b\", response=\"r\"\r\n"+
 		"Authorization: NoOneKnowsThisScheme opaque-data=here\r\n"+
@@ -190,6 +192,12 @@ func TestTypedAccessorsExtensions(t *testing.T) {
 	if h, err := m.HistoryInfo(); err != nil || len(h) != 2 || h[1].Index() != "1.1" {
 		t.Errorf("HistoryInfo = %+v, %v", h, err)
 	}
+	if p, err := m.Path(); err != nil || len(p) != 1 || p[0].URI.Host != "pcscf.example.com" {
+		t.Errorf("Path = %+v, %v", p, err)
+	}
+	if p, err := m.ServiceRoute(); err != nil || len(p) != 1 || p[0].URI.User != "orig" {
+		t.Errorf("ServiceRoute = %+v, %v", p, err)
+	}
 	if p, err := m.PPreferredIdentity(); err != nil || len(p) != 1 {
 		t.Errorf("PPreferredIdentity = %+v, %v", p, err)
 	}
@@ -228,8 +236,10 @@ func TestTypedAccessorsErrors(t *testing.T) {
 		"CSeq: 36893488147419103232 INVITE\r\n"+
 		"Contact: <sip:a@b>, <sip:c@d\r\n"+
 		"Content-Length: 0\r\n\r\n")
-	if _, err := m.To(); !errors.Is(err, ErrBadValue) {
-		t.Errorf("two To lines (multi01) = %v", err)
+	// Two To lines (multi01): the accessor reads the first; Validate
+	// rejects the message.
+	if to, err := m.To(); err != nil || to.URI.User != "user" {
+		t.Errorf("first of two To lines = %+v, %v", to, err)
 	}
 	if _, err := m.From(); !errors.Is(err, ErrUnbalanced) {
 		t.Errorf("From quotbal = %v", err)
@@ -268,6 +278,25 @@ func TestTypedAccessorsErrors(t *testing.T) {
 
 // TestTypedRFC4475 reads torture messages of the shared corpus through the
 // typed accessors and checks the values RFC 4475 names.
+// TestTypedAllocs pins the cost of the single-valued accessors: a parse of
+// a view of the message, no allocation.
+func TestTypedAllocs(t *testing.T) {
+	m := mustParse(t, siptest.TypicalInvite)
+	for name, f := range map[string]func(){
+		"TopVia": func() { _, _ = m.TopVia() },
+		"From":   func() { _, _ = m.From() },
+		"To":     func() { _, _ = m.To() },
+		"CallID": func() { _, _ = m.CallID() },
+		"CSeq":   func() { _, _ = m.CSeq() },
+		"MaxFwd": func() { _, _ = m.MaxForwards() },
+		"CType":  func() { _, _ = m.ContentType() },
+	} {
+		if n := testing.AllocsPerRun(50, f); n != 0 {
+			t.Errorf("%s allocates %v times", name, n)
+		}
+	}
+}
+
 func TestTypedRFC4475(t *testing.T) {
 	dir := filepath.Join(testenv.SharedDir(t), "rfc4475")
 	load := func(name string) *Message {
@@ -368,5 +397,52 @@ func TestTypedRFC4475(t *testing.T) {
 	// §3.1.1.6 lwsdisp.
 	if f, err := load("lwsdisp").From(); err != nil || f.DisplayName() != "caller" || f.Tag() != "323" {
 		t.Errorf("lwsdisp From = %+v, %v", f, err)
+	}
+}
+
+// TestTypedRFC4475Valid reads every header of every RFC 4475 §3.1.1
+// "valid" message through the typed accessors: none may fail.
+func TestTypedRFC4475Valid(t *testing.T) {
+	dir := filepath.Join(testenv.SharedDir(t), "rfc4475")
+	for _, name := range []string{"wsinv", "intmeth", "esc01", "escnull", "esc02", "lwsdisp", "longreq", "dblreq", "semiuri", "transports", "mpart01", "unreason", "noreason"} {
+		b, err := os.ReadFile(filepath.Join(dir, name+".sip"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		m, err := Parse(b)
+		if err != nil {
+			t.Errorf("%s: Parse: %v", name, err)
+			continue
+		}
+		checks := map[string]func() error{
+			"Via":          func() error { _, err := m.Via(); return err },
+			"From":         func() error { _, err := m.From(); return err },
+			"To":           func() error { _, err := m.To(); return err },
+			"Call-ID":      func() error { _, err := m.CallID(); return err },
+			"CSeq":         func() error { _, err := m.CSeq(); return err },
+			"Contact":      func() error { _, err := m.Contacts(); return err },
+			"Route":        func() error { _, err := m.Routes(); return err },
+			"Record-Route": func() error { _, err := m.RecordRoutes(); return err },
+			"Require":      func() error { _, err := m.Require(); return err },
+			"Supported":    func() error { _, err := m.Supported(); return err },
+		}
+		if m.IsRequest() {
+			checks["Request-URI"] = func() error { _, err := m.ParsedRequestURI(); return err }
+		}
+		for hdr, f := range map[string]func() error{
+			"Max-Forwards":   func() error { _, err := m.MaxForwards(); return err },
+			"Content-Type":   func() error { _, err := m.ContentType(); return err },
+			"Content-Length": func() error { _, err := m.ContentLength(); return err },
+			"Expires":        func() error { _, err := m.Expires(); return err },
+		} {
+			if _, ok := m.GetHeader(hdr); ok {
+				checks[hdr] = f
+			}
+		}
+		for hdr, f := range checks {
+			if err := f(); err != nil {
+				t.Errorf("%s: %s: %v", name, hdr, err)
+			}
+		}
 	}
 }

@@ -29,7 +29,7 @@ type URI struct {
 	// reference ("[2001:db8::1]", RFC 5118). Empty for tel and opaque URIs.
 	Host string
 	// Port is 0 when absent (RFC 3261 §19.1.4: an absent port differs from
-	// an explicit 5060).
+	// an explicit 5060); an explicit ":0" is refused by ParseURI.
 	Port int
 	// Params are the uri-parameters (transport, user, method, ttl, maddr,
 	// lr, ...) or, for tel, the RFC 3966 par list (isub, ext,
@@ -193,10 +193,7 @@ func (u *URI) parseSIP(s string) error {
 	if pend < 0 {
 		pend = len(s)
 	}
-	if u.Params, err = parseURIParams(s[:pend]); err != nil {
-		return err
-	}
-	if err := checkKnownURIParams(u.Params); err != nil {
+	if u.Params, err = parseURIParams(s[:pend], true); err != nil {
 		return err
 	}
 	if pend < len(s) {
@@ -239,8 +236,10 @@ func splitHostPort(hp string) (host string, port int, err error) {
 		return "", 0, uriErr("bad host")
 	}
 	if ps != "" {
+		// Port 0 is refused: it addresses nothing, and Port == 0 means
+		// "absent". Leading zeros are accepted and not kept.
 		p, ok := parseUint(ps, 65535)
-		if !ok {
+		if !ok || p == 0 {
 			return "", 0, uriErr("bad port")
 		}
 		port = int(p)
@@ -296,29 +295,25 @@ func validHostname(h string) bool {
 	return isAlpha(h[top])
 }
 
-// checkKnownURIParams checks the values of the parameters whose syntax
+// checkKnownURIParam checks the value of a parameter whose syntax
 // RFC 3261 §19.1.1 fixes: ttl = 1*3DIGIT (0-255), maddr = host,
 // transport / user / method = token.
-func checkKnownURIParams(p Params) error {
-	for s := p.s; s != ""; {
-		n, v, rest, hv := nextParam(s)
-		s = rest
-		if len(n) < 2 || strings.IndexByte(n, '%') >= 0 {
-			continue // escaped names are never the well-known ones on the wire
+func checkKnownURIParam(n, v string, hv bool) error {
+	if len(n) < 3 || len(n) > 9 || strings.IndexByte(n, '%') >= 0 {
+		return nil // not a well-known name (escaped names never are on the wire)
+	}
+	switch {
+	case strings.EqualFold(n, "ttl"):
+		if _, ok := parseUint(v, 255); !ok || len(v) > 3 {
+			return uriErr("bad ttl parameter")
 		}
-		switch {
-		case strings.EqualFold(n, "ttl"):
-			if _, ok := parseUint(v, 255); !ok || len(v) > 3 {
-				return uriErr("bad ttl parameter")
-			}
-		case strings.EqualFold(n, "maddr"):
-			if !hv || !validHost(v) {
-				return uriErr("bad maddr parameter")
-			}
-		case strings.EqualFold(n, "transport"), strings.EqualFold(n, "user"), strings.EqualFold(n, "method"):
-			if !IsToken(v) {
-				return uriErr("bad " + n + " parameter")
-			}
+	case strings.EqualFold(n, "maddr"):
+		if !hv || !validHost(v) {
+			return uriErr("bad maddr parameter")
+		}
+	case strings.EqualFold(n, "transport"), strings.EqualFold(n, "user"), strings.EqualFold(n, "method"):
+		if !IsToken(v) {
+			return uriErr("bad " + n + " parameter")
 		}
 	}
 	return nil
@@ -337,7 +332,7 @@ func (u *URI) parseTel(s string) error {
 	if !validTelNumber(num) {
 		return uriErr("bad telephone number")
 	}
-	p, err := parseURIParams(s[end:])
+	p, err := parseURIParams(s[end:], false)
 	if err != nil {
 		return err
 	}
@@ -348,9 +343,13 @@ func (u *URI) parseTel(s string) error {
 		if !isTelPname(n) {
 			return uriErr("bad tel parameter name")
 		}
+		// RFC 3966 §3: no parameter name may appear more than once.
+		if (Params{s: rest, uri: true}).Has(n) {
+			return uriErr("repeated tel parameter")
+		}
 		switch {
 		case strings.EqualFold(n, "phone-context"):
-			seen++
+			seen = 1
 			if !hv || !validPhoneContext(v) {
 				return uriErr("bad phone-context")
 			}
@@ -469,7 +468,10 @@ type URIHeaders struct {
 // parseURIHeaders checks headers = header *( "&" header ), header = hname
 // "=" hvalue (RFC 3261 §25.1).
 func parseURIHeaders(s string) (URIHeaders, error) {
-	for r := s; ; {
+	for r, i := s, 0; ; i++ {
+		if i == MaxURIParams {
+			return URIHeaders{}, uriErr("too many header components")
+		}
 		h, rest, more := strings.Cut(r, "&")
 		n, v, ok := strings.Cut(h, "=")
 		if !ok || n == "" || !validEscaped(n, cHnv) || !validHvalue(v) {
@@ -544,3 +546,30 @@ func (h *URIHeaders) Add(name, value string) {
 
 // String returns "hname=hvalue&..." (without the leading '?').
 func (h URIHeaders) String() string { return h.s }
+
+// Transport returns the transport parameter lower-cased ("udp", "tcp",
+// "tls", "sctp", "ws", "wss" or another token), or "" when absent
+// (RFC 3261 §19.1.1; RFC 3263 chooses one then).
+func (u URI) Transport() string {
+	v, ok := u.Params.Get("transport")
+	if !ok {
+		return ""
+	}
+	for i := 0; i < len(v); i++ {
+		if c := v[i]; c >= 'A' && c <= 'Z' {
+			return strings.ToLower(v)
+		}
+	}
+	return v
+}
+
+// LR reports the lr parameter: the URI is a loose-routing proxy
+// (RFC 3261 §16.12, §19.1.1).
+func (u URI) LR() bool { return u.Params.Has("lr") }
+
+// MAddr returns the maddr parameter ("" when absent): the address that
+// overrides the host for sending (RFC 3261 §19.1.1).
+func (u URI) MAddr() string { v, _ := u.Params.Get("maddr"); return v }
+
+// UserParam returns the user parameter ("phone", "ip", ... or "").
+func (u URI) UserParam() string { v, _ := u.Params.Get("user"); return v }

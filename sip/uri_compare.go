@@ -81,7 +81,9 @@ func sipEqual(u, v URI) bool {
 			return false
 		}
 	}
-	for n, a := range u.Params.All() {
+	for n := range u.Params.All() {
+		// A repeated name counts by its first occurrence on both sides.
+		a, _ := u.Params.Get(n)
 		b, ok := v.Params.Get(n)
 		if ok && !escEqual(a, b, true) {
 			return false
