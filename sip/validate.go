@@ -272,7 +272,9 @@ func checkHeaders(m *Message) Verdict {
 		switch h.Name {
 		case "Via":
 			var vias []string
-			if vias, err = SplitList(buf[:0], h.Value); err == nil {
+			if vias, err = SplitList(buf[:0], h.Value); err == nil && len(vias) == 0 {
+				err = errEmptyVia
+			} else if err == nil {
 				for _, s := range vias {
 					var via Via
 					if via, err = ParseVia(s); err != nil {
@@ -314,6 +316,8 @@ func checkHeaders(m *Message) Verdict {
 	}
 	return Verdict{}
 }
+
+var errEmptyVia = errors.New("empty Via")
 
 func eachElement(buf []string, v string, f func(string) error) error {
 	elems, err := SplitList(buf, v)

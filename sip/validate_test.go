@@ -43,6 +43,7 @@ func TestValidate(t *testing.T) {
 		{"valid", req("OPTIONS"), Accept, 0, ""},
 		{"no Max-Forwards (RFC 2543)", req("OPTIONS", "-Max-Forwards"), Accept, 0, ""},
 		{"missing Via", req("OPTIONS", "-Via"), Respond, 400, "Missing Via"},
+		{"empty Via", req("OPTIONS", "Via: "), Respond, 400, "Malformed Via"},
 		{"missing CSeq", req("OPTIONS", "-CSeq"), Respond, 400, "Missing CSeq"},
 		{"two Call-IDs", req("OPTIONS", "Call-ID: x", "i: y"), Respond, 400, "Multiple Call-ID"},
 		{"bad Call-ID", req("OPTIONS", "Call-ID: a b"), Respond, 400, "Malformed Call-ID"},
