@@ -66,7 +66,10 @@ func TestFuzzSeedsCommitted(t *testing.T) {
 // panic, and that every message Parse accepts serializes to bytes that parse
 // again to a fixed point: Parse(AppendTo(Parse(b))) serializes identically,
 // frames as one whole message, and (for a message without defects) carries
-// the same fields.
+// the same fields. The package has other fuzz targets (FuzzParseURI, ...),
+// so anchor the pattern:
+//
+//	go test -run='^$' -fuzz='^FuzzParse$' -fuzztime=10m -parallel=1 ./sip/
 func FuzzParse(f *testing.F) {
 	for _, s := range fuzzSeeds {
 		f.Add([]byte(s))

@@ -2,6 +2,7 @@ package sip
 
 import (
 	"bytes"
+	"slices"
 	"unsafe"
 )
 
@@ -207,7 +208,7 @@ func (m *Message) parse() error {
 							clStart, clEnd = vs, ve
 						}
 					}
-					m.Headers = append(m.Headers, Header{Name: name, Value: m.view(vs, ve), Raw: b[p:eol:eol]})
+					m.addParsed(Header{Name: name, Value: m.view(vs, ve), Raw: b[p:eol:eol]}, b[next:])
 					p = next
 					continue
 				}
@@ -255,7 +256,7 @@ func (m *Message) parse() error {
 				clStart, clEnd = 0, -1 // a folded Content-Length is not a number
 			}
 		}
-		m.Headers = append(m.Headers, Header{Name: name, Value: value, Raw: b[f.start:f.end:f.end]})
+		m.addParsed(Header{Name: name, Value: value, Raw: b[f.start:f.end:f.end]}, b[p:])
 	}
 	rest := b[p:]
 	switch clCount {
@@ -293,6 +294,16 @@ func (m *Message) parse() error {
 }
 
 // lineHasBareCR reports whether b contains a CR not followed by LF.
+// addParsed appends a parsed header. When the inline storage is full it
+// grows m.Headers once to fit every line left in rest (an upper bound on the
+// header lines still to come) instead of doubling repeatedly.
+func (m *Message) addParsed(h Header, rest []byte) {
+	if len(m.Headers) == cap(m.Headers) {
+		m.Headers = slices.Grow(m.Headers, bytes.Count(rest, []byte{'\n'})+1)
+	}
+	m.Headers = append(m.Headers, h)
+}
+
 func lineHasBareCR(b []byte) bool {
 	for i, c := range b {
 		if c == '\r' && (i+1 >= len(b) || b[i+1] != '\n') {
