@@ -94,6 +94,13 @@ func checkRoundTrip(t *testing.T, b []byte) {
 		if _, err := Parse(b[:n]); errors.Is(err, ErrNoHeaderEnd) || errors.Is(err, ErrContentLength) {
 			t.Fatalf("FrameLen framed %d octets that Parse cannot delimit: %v", n, err)
 		}
+		// A stream delivers the message in pieces: every shorter prefix
+		// must ask for more data, never fail or frame something else.
+		for _, k := range [...]int{n - 1, n / 2, n / 3, len(b) % n} {
+			if pn, perr := FrameLen(b[:k]); pn != 0 || perr != nil {
+				t.Fatalf("FrameLen(prefix %d of a %d-octet message) = %d, %v", k, n, pn, perr)
+			}
+		}
 	}
 	m, err := Parse(b)
 	if err != nil {
