@@ -60,6 +60,9 @@ type RewriteParams struct {
 	// DropAttributes names further attributes to remove at every level
 	// (case-insensitive), e.g. "tool" or vendor extensions.
 	DropAttributes []string
+	// NoScrub turns off the safety net that removes lines still naming a
+	// received address, host name, o= username or session id.
+	NoScrub bool
 }
 
 // CodecError is returned (wrapping ErrNoCodec) by Rewrite on an offer in
@@ -102,6 +105,10 @@ var iceAttrs = [...]string{
 //     lines; m= lines are never removed or reordered (RFC 3264 §6, §8);
 //   - s= is replaced and i=, u=, e=, p= and unknown line types are removed
 //     (unless KeepInfo; unknown types always); a missing t= becomes "t=0 0";
+//   - as a safety net (unless NoScrub), any remaining a=, b= or k= line
+//     that still names one of the received addresses or host names (c=, o=,
+//     a=rtcp), or the received o= username or session id, is removed
+//     (an a=X-Nat, an a=ssrc cname of user@host...); see scrubber;
 //   - o= becomes the leg's own (p.Origin.Stamp, RFC 3264 §8 versioning).
 //
 // On ErrParams s is unchanged. A *CodecError is returned after a complete
@@ -112,6 +119,10 @@ func Rewrite(s *Session, p RewriteParams) error {
 	}
 	conn := connValue(p.Addr)
 	sessConn, hasSessConn := s.Connection()
+	var sc scrubber
+	if !p.NoScrub {
+		sc.collect(s, &p)
+	}
 
 	// Session level.
 	if !p.KeepInfo {
@@ -182,6 +193,9 @@ func Rewrite(s *Session, p RewriteParams) error {
 		s.Lines = slices.Insert(s.Lines, firstOf(s.Lines, "btrzka"), Line{'c', conn})
 	}
 
+	if !p.NoScrub {
+		sc.scrub(s, &p)
+	}
 	p.Origin.Stamp(s)
 	if len(noCodec) > 0 && p.Offer {
 		return &CodecError{Streams: noCodec}
@@ -256,15 +270,20 @@ func hasAttr(lines []Line, name string) bool {
 	return false
 }
 
+func isICE(l Line) bool {
+	for _, n := range iceAttrs {
+		if l.isAttr(n) {
+			return true
+		}
+	}
+	return false
+}
+
 // dropAttr reports whether an a= line is removed at any level: ICE unless
 // kept, or named in DropAttributes.
 func dropAttr(l Line, p *RewriteParams) bool {
-	if !p.KeepICE {
-		for _, n := range iceAttrs {
-			if l.isAttr(n) {
-				return true
-			}
-		}
+	if !p.KeepICE && isICE(l) {
+		return true
 	}
 	for _, n := range p.DropAttributes {
 		if l.isAttr(n) {
@@ -291,7 +310,9 @@ func rewriteSessionLines(lines []Line, conn string, p *RewriteParams) []Line {
 			}
 		case 'b', 't', 'r', 'z', 'k':
 		case 'a':
-			if dropAttr(l, p) {
+			// RFC 3605 §2.1: a=rtcp is a media-level attribute; at session
+			// level nothing rewrites its address.
+			if dropAttr(l, p) || l.isAttr("rtcp") {
 				continue
 			}
 		default:

@@ -69,6 +69,9 @@ const leaky = "v=0\r\n" +
 	"a=rtpmap:0 PCMU/8000\r\n" +
 	"a=rtpmap:8 PCMA/8000\r\n" +
 	"a=rtpmap:101 telephone-event/8000\r\n" +
+	"a=X-Nat:10.99.1.3:10000\r\n" +
+	"a=ssrc:11 cname:jdoe.secret@pbx7.inside.example.net\r\n" +
+	"a=x-session:8675309123\r\n" +
 	"m=video 10002 RTP/AVP 96\r\n" +
 	"c=IN IP6 fd00:99::7\r\n" +
 	"c=IN IP6 fd00:99::8\r\n" +
@@ -107,6 +110,19 @@ func TestRewriteLeak(t *testing.T) {
 	}
 	if s := mustParse(t, out); len(s.Media) != 3 {
 		t.Errorf("m= lines: %d, want 3", len(s.Media))
+	}
+	for _, kept := range []string{"a=rtpmap:0 PCMU/8000\r\n", "a=rtpmap:96 H264/90000\r\n", "m=image 30004 udptl t38\r\n"} {
+		if !strings.Contains(out, kept) {
+			t.Errorf("output lost %q:\n%s", kept, out)
+		}
+	}
+	// Without the scrubber, the unknown attributes leak: the safety net is
+	// what removes them.
+	out, _ = rewriteString(t, leaky, func(p *RewriteParams) { p.NoScrub = true })
+	for _, l := range []string{"a=X-Nat:10.99.1.3", "a=ssrc:11 cname:jdoe.secret", "a=x-session:8675309123"} {
+		if !strings.Contains(out, l) {
+			t.Errorf("NoScrub output should hold %q:\n%s", l, out)
+		}
 	}
 
 	// The check can fail: with ICE kept, the candidates leak.
@@ -157,6 +173,24 @@ func TestOriginVersion(t *testing.T) {
 	}
 	if o.Version() != 12 {
 		t.Errorf("Version() = %d", o.Version())
+	}
+	// An SDP stamped but never sent is undone: the next one sent moves the
+	// version by exactly one over what the peer saw.
+	if got := send(held); got != "13" {
+		t.Errorf("unsent hold: version %s, want 13", got)
+	}
+	if !o.Revert() || o.Revert() {
+		t.Fatal("Revert should undo exactly one Stamp")
+	}
+	if got := send(offer); got != "12" {
+		t.Errorf("after Revert, same SDP as last sent: version %s, want 12", got)
+	}
+	if got := send(held); got != "13" {
+		t.Errorf("after Revert, changed SDP: version %s, want 13", got)
+	}
+	first := NewOrigin("", 1, 5, relay4)
+	if first.Revert() {
+		t.Error("Revert with nothing stamped")
 	}
 	// Another leg has its own state.
 	o2 := NewOrigin("sbc", 9, 1, relay6)
@@ -341,6 +375,17 @@ func TestRewriteConnection(t *testing.T) {
 			in:   crlf("v=0", "o=- 1 1 IN IP4 h.example.com", "s=", "c=IN IP4 192.0.2.1", "t=0 0", "a=tool:Vendor 1.0", "q=what", "m=audio 1 RTP/AVP 0", "a=X-Nat:10.0.0.1", "a=label:1"),
 			edit: func(p *RewriteParams) { p.DropAttributes = []string{"TOOL", "x-nat"} },
 			want: crlf("s=-", "c=IN IP4 203.0.113.5", "t=0 0", "m=audio 30000 RTP/AVP 0", "a=label:1"),
+		},
+		{
+			name: "scrubber ignores short identifiers and keeps the relay's address",
+			in:   crlf("v=0", "o=- 1 1 IN IP4 203.0.113.5", "s=", "c=IN IP4 192.0.2.1", "t=0 0", "m=audio 1 RTP/AVP 0", "a=ssrc:1 cname:-", "a=x-relay:203.0.113.5"),
+			want: crlf("s=-", "c=IN IP4 203.0.113.5", "t=0 0", "m=audio 30000 RTP/AVP 0", "a=ssrc:1 cname:-", "a=x-relay:203.0.113.5"),
+		},
+		{
+			name: "session-level a=rtcp is not an RFC 3605 place and goes",
+			in:   crlf("v=0", "o=- 1 1 IN IP4 h.example.com", "s=", "c=IN IP4 192.0.2.1", "t=0 0", "a=rtcp:9 IN IP4 192.0.2.77", "m=audio 1 RTP/AVP 0"),
+			edit: func(p *RewriteParams) { p.NoScrub = true },
+			want: crlf("s=-", "c=IN IP4 203.0.113.5", "t=0 0", "m=audio 30000 RTP/AVP 0"),
 		},
 		{
 			name: "SessionName",
