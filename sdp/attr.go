@@ -70,6 +70,11 @@ func ParseConnection(v string) (Connection, error) {
 		return c, fmt.Errorf("%w: address type %.10q", ErrBadConnection, c.AddrType)
 	}
 	if err == nil {
+		// An IPv6 zone names an interface of the sender: meaningless to
+		// anyone else (RFC 4007 §6).
+		if ip.Zone() != "" {
+			return c, fmt.Errorf("%w: zoned address %.60q", ErrBadConnection, host)
+		}
 		c.Addr = ip
 	} else if !isHostName(host) {
 		return c, fmt.Errorf("%w: bad address %.60q", ErrBadConnection, host)

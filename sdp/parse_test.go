@@ -236,6 +236,7 @@ func TestConnectionAttrs(t *testing.T) {
 		{in: "IN IP4 192.0.2.1/x", wantErr: true},
 		{in: "IN IP4 192.0.2.1/300", wantErr: true},
 		{in: "", wantErr: true},
+		{in: "IN IP6 fe80::1%eth0", wantErr: true},
 	}
 	for _, tt := range tests {
 		got, err := ParseConnection(tt.in)

@@ -25,8 +25,13 @@ type StreamInfo struct {
 	// else sendrecv (RFC 8866 §6.7).
 	Direction Direction
 	// Hold is true when the sender puts the stream on hold: sendonly or
-	// inactive, or a c= address of 0.0.0.0 (RFC 3264 §8.4) or "::".
+	// inactive, or a c= address of 0.0.0.0 (RFC 3264 §8.4) or "::" — but
+	// not the ICE placeholder 0.0.0.0 with port 9 of an offer whose
+	// candidates are still to be trickled (RFC 8840 §4.3.1).
 	Hold bool
+	// ICE is true when the sender does ICE (a=ice-ufrag at media or
+	// session level, RFC 8839 §5.4): it will send STUN connectivity checks.
+	ICE bool
 	// Rejected is true for port 0 (RFC 3264 §6 rejected, §8.2 disabled).
 	Rejected bool
 	// Codecs are the stream's RTP payload types in m= order, resolved by
@@ -68,9 +73,10 @@ func AppendRemote(dst []StreamInfo, s *Session) []StreamInfo {
 		} else {
 			info.Addr = netip.AddrPortFrom(netip.Addr{}, uint16(m.Port))
 		}
+		info.ICE = hasAttr(m.Lines, "ice-ufrag") || hasAttr(s.Lines, "ice-ufrag")
 		// RFC 3264 §8.4: hold by direction, or by the RFC 2543 0.0.0.0.
 		info.Hold = info.Direction == SendOnly || info.Direction == Inactive ||
-			(c.Addr.IsValid() && c.Addr.IsUnspecified())
+			(c.Addr.IsValid() && c.Addr.IsUnspecified() && !(info.ICE && m.Port == 9))
 		if !info.Rejected && info.Addr.Addr().IsValid() {
 			rtcpAddr, rtcpPort := info.Addr.Addr(), m.Port+1
 			if v, ok := m.Attr("rtcp"); ok {

@@ -119,6 +119,7 @@ func Rewrite(s *Session, p RewriteParams) error {
 	}
 	conn := connValue(p.Addr)
 	sessConn, hasSessConn := s.Connection()
+	sessionICE := hasAttr(s.Lines, "ice-ufrag")
 	var sc scrubber
 	if !p.NoScrub {
 		sc.collect(s, &p)
@@ -142,7 +143,7 @@ func Rewrite(s *Session, p RewriteParams) error {
 	for i := range s.Media {
 		m := &s.Media[i]
 		sp := p.Streams[i]
-		held := heldByAddress(sessConn, hasSessConn, m)
+		held := heldByAddress(sessConn, hasSessConn, m) && !icePlaceholder(sessionICE, m)
 		rejected := m.Port == 0 || sp.Port == 0
 		if !rejected && p.Codecs != nil && m.filterCodecs(p.Codecs) == 0 {
 			rejected = true
@@ -229,6 +230,13 @@ func heldByAddress(sessConn Connection, hasSessConn bool, m *Media) bool {
 		c, ok = sessConn, hasSessConn
 	}
 	return ok && c.Addr.IsValid() && c.Addr.IsUnspecified()
+}
+
+// icePlaceholder reports whether m's port is the RFC 8840 §4.3.1 placeholder
+// (9, with 0.0.0.0) of an ICE offer whose candidates are to be trickled: not
+// a hold, so the relay's address replaces it.
+func icePlaceholder(sessionICE bool, m *Media) bool {
+	return m.Port == 9 && (sessionICE || hasAttr(m.Lines, "ice-ufrag"))
 }
 
 // unspecifiedConn is the c= value of the unspecified address in the family

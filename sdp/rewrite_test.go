@@ -388,6 +388,11 @@ func TestRewriteConnection(t *testing.T) {
 			want: crlf("s=-", "c=IN IP4 203.0.113.5", "t=0 0", "m=audio 30000 RTP/AVP 0"),
 		},
 		{
+			name: "ICE trickle placeholder gets the relay address",
+			in:   crlf("v=0", "o=- 1 1 IN IP4 h.example.com", "s=", "t=0 0", "a=ice-ufrag:abcd", "m=audio 9 UDP/TLS/RTP/SAVPF 0", "c=IN IP4 0.0.0.0", "a=rtcp-mux"),
+			want: crlf("s=-", "t=0 0", "m=audio 30000 UDP/TLS/RTP/SAVPF 0", "c=IN IP4 203.0.113.5", "a=rtcp-mux"),
+		},
+		{
 			name: "SessionName",
 			in:   crlf("v=0", "o=- 1 1 IN IP4 h.example.com", "s=secret", "c=IN IP4 192.0.2.1", "t=0 0"),
 			edit: func(p *RewriteParams) { p.SessionName = "SBC" },
@@ -440,6 +445,10 @@ func TestRemote(t *testing.T) {
 			StreamInfo{Media: "audio", Proto: "RTP/AVP", Addr: netip.AddrPortFrom(netip.Addr{}, 5000), Host: "media.example.com"}},
 		{"rejected", head + "m=video 0 RTP/AVP 31\r\n",
 			StreamInfo{Media: "video", Proto: "RTP/AVP", Addr: ap("192.0.2.1:0"), Rejected: true}},
+		{"ICE trickle placeholder is not hold", head + "m=audio 9 UDP/TLS/RTP/SAVPF 0\r\nc=IN IP4 0.0.0.0\r\na=ice-ufrag:abcd\r\n",
+			StreamInfo{Media: "audio", Proto: "UDP/TLS/RTP/SAVPF", Addr: ap("0.0.0.0:9"), RTCP: ap("0.0.0.0:10"), ICE: true}},
+		{"ICE with 0.0.0.0 on a real port is hold", head + "m=audio 5000 RTP/AVP 0\r\nc=IN IP4 0.0.0.0\r\na=ice-ufrag:abcd\r\n",
+			StreamInfo{Media: "audio", Proto: "RTP/AVP", Addr: ap("0.0.0.0:5000"), RTCP: ap("0.0.0.0:5001"), ICE: true, Hold: true}},
 		{"ptime", head + "m=audio 5000 RTP/AVP 0\r\na=ptime:30\r\n",
 			StreamInfo{Media: "audio", Proto: "RTP/AVP", Addr: ap("192.0.2.1:5000"), RTCP: ap("192.0.2.1:5001"), Ptime: 30}},
 	}
