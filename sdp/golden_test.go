@@ -40,6 +40,7 @@ var goldenCases = []goldenCase{
 	{file: "hold-sendonly", offer: true, codecs: allow},
 	{file: "hold-zero", offer: true, codecs: allow},
 	{file: "t38", offer: true, codecs: allow},
+	{file: "srtp-sdes", offer: false, codecs: allow},
 	{file: "rejected-stream", offer: false, codecs: allow},
 	{file: "mixed-family", offer: true, codecs: allow, wantErr: ErrNoCodec,
 		streams: func(i int) StreamParams {
@@ -87,6 +88,9 @@ func dumpRemote(infos []StreamInfo) string {
 				b.WriteString(" ")
 			}
 			fmt.Fprintf(&b, "%d:%s/%d/%d", c.PT, c.Name, c.ClockRate, c.Channels)
+			if c.Fmtp != "" {
+				fmt.Fprintf(&b, "{%s}", c.Fmtp)
+			}
 		}
 		b.WriteString("]\n")
 	}

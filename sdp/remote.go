@@ -95,11 +95,13 @@ func AppendRemote(dst []StreamInfo, s *Session) []StreamInfo {
 			info.Ptime, _ = parseDecimal(trimSpace(v), 10000)
 		}
 		if IsRTP(m.Proto) {
+			var tbl codecTable
+			tbl.fill(m)
 			info.Codecs = make([]Codec, 0, len(m.Formats))
 			for _, f := range m.Formats {
-				c, ok := m.Codec(f)
+				c, ok := tbl.lookup(f)
 				if !ok {
-					c = Codec{}
+					c = Codec{Fmtp: c.Fmtp}
 					c.PT, _ = parseDecimal(f, 127)
 				}
 				info.Codecs = append(info.Codecs, c)

@@ -254,7 +254,15 @@ func unspecifiedConn(addr, streamAddr netip.Addr) string {
 // connValue formats a c= value for a; the family decides IP4 or IP6
 // (RFC 8866 §5.7; an IPv4-mapped IPv6 address stays IP6, RFC 5118 §4.9).
 func connValue(a netip.Addr) string {
-	return "IN " + addrType(a) + " " + a.String()
+	var buf [64]byte
+	return string(appendConn(buf[:0], a))
+}
+
+func appendConn(b []byte, a netip.Addr) []byte {
+	b = append(b, "IN "...)
+	b = append(b, addrType(a)...)
+	b = append(b, ' ')
+	return a.AppendTo(b)
 }
 
 // firstOf returns the index of the first line whose type is in types, or
@@ -386,11 +394,12 @@ func rewriteMediaLines(lines []Line, conn string, p *RewriteParams, st mediaStat
 // rtcpValue rewrites an a=rtcp value (RFC 3605 §2.1), naming the relay's
 // address only when the original named one.
 func rtcpValue(l Line, st mediaState) string {
-	v := "rtcp:" + strconv.Itoa(st.rtcpPort)
+	var buf [80]byte
+	b := strconv.AppendInt(append(buf[:0], "rtcp:"...), int64(st.rtcpPort), 10)
 	if r, err := ParseRTCP(l.attrValue()); err == nil && r.Conn.NetType != "" {
-		v += " " + connValue(st.rtcpAddr)
+		b = appendConn(append(b, ' '), st.rtcpAddr)
 	}
-	return v
+	return string(b)
 }
 
 // CheckAnswer verifies that answer has the m= lines of offer: the same

@@ -466,8 +466,8 @@ func TestRemote(t *testing.T) {
 		})
 	}
 	// Codecs: rtpmap, static table, unknown dynamic.
-	s := mustParse(t, head+"m=audio 5000 RTP/AVP 96 8 97\r\na=rtpmap:96 opus/48000/2\r\n")
-	want := []Codec{{96, "opus", 48000, 2}, {8, "PCMA", 8000, 1}, {PT: 97}}
+	s := mustParse(t, head+"m=audio 5000 RTP/AVP 96 8 97 18\r\na=rtpmap:96 opus/48000/2\r\na=fmtp:96 useinbandfec=1\r\na=fmtp:18 annexb=no\r\na=fmtp:97 x=1\r\n")
+	want := []Codec{{96, "opus", 48000, 2, "useinbandfec=1"}, {8, "PCMA", 8000, 1, ""}, {PT: 97, Fmtp: "x=1"}, {18, "G729", 8000, 1, "annexb=no"}}
 	if got := Remote(s)[0].Codecs; !slices.Equal(got, want) {
 		t.Errorf("codecs %+v, want %+v", got, want)
 	}

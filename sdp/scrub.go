@@ -1,6 +1,7 @@
 package sdp
 
 import (
+	"errors"
 	"net/netip"
 	"strings"
 )
@@ -33,7 +34,7 @@ func (sc *scrubber) add(v string, min int, p *RewriteParams) {
 	if sc.n == maxSecrets || v == "" {
 		return
 	}
-	if a, err := netip.ParseAddr(v); err == nil {
+	if a, err := parseAddrQuiet(v); err == nil {
 		if a.IsUnspecified() || a == p.Addr {
 			return
 		}
@@ -118,4 +119,17 @@ func (sc *scrubber) leaks(l Line, p *RewriteParams) bool {
 		}
 	}
 	return false
+}
+
+var errNotAddr = errors.New("not an address")
+
+// parseAddrQuiet is netip.ParseAddr without its allocated error for what
+// cannot be an address (a host name, a username).
+func parseAddrQuiet(v string) (netip.Addr, error) {
+	for i := 0; i < len(v); i++ {
+		if c := v[i]; c != '.' && c != ':' && (c < '0' || c > '9') && (c < 'a' || c > 'f') && (c < 'A' || c > 'F') {
+			return netip.Addr{}, errNotAddr
+		}
+	}
+	return netip.ParseAddr(v)
 }
