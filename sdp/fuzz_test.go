@@ -43,8 +43,13 @@ func FuzzParse(f *testing.F) {
 			p.Offer = true
 			_ = Rewrite(s3, p)
 			rw := s3.AppendTo(nil)
-			if _, err := Parse(rw); err != nil {
+			s4, err := Parse(rw)
+			if err != nil {
 				t.Fatalf("rewritten form does not parse: %v\n%q", err, rw)
+			}
+			// RFC 3264 §6/§8: m= lines are never added, removed or reordered.
+			if err := CheckAnswer(s, s4); err != nil {
+				t.Fatalf("Rewrite changed the m= lines: %v\n%q", err, rw)
 			}
 		}
 	})

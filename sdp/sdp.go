@@ -94,7 +94,8 @@ func Parse(b []byte) (*Session, error) {
 }
 
 // Unmarshal parses b into s, reusing the slices s already has. All strings in
-// s are substrings of one copy of b, so s never aliases b.
+// s are substrings of one copy of b, so s never aliases b. On error the
+// content of s is unspecified. A Session is not safe for concurrent use.
 //
 // It is strict where garbage must be refused (missing v=/o=/s=, malformed o=,
 // m=, c=, a=rtpmap or a=rtcp, bad ports, control characters) and lenient where
