@@ -126,10 +126,19 @@ var errNotAddr = errors.New("not an address")
 // parseAddrQuiet is netip.ParseAddr without its allocated error for what
 // cannot be an address (a host name, a username).
 func parseAddrQuiet(v string) (netip.Addr, error) {
+	sep := false
 	for i := 0; i < len(v); i++ {
-		if c := v[i]; c != '.' && c != ':' && (c < '0' || c > '9') && (c < 'a' || c > 'f') && (c < 'A' || c > 'F') {
+		c := v[i]
+		switch {
+		case c == '.' || c == ':':
+			sep = true
+		case c >= '0' && c <= '9', c >= 'a' && c <= 'f', c >= 'A' && c <= 'F':
+		default:
 			return netip.Addr{}, errNotAddr
 		}
+	}
+	if !sep {
+		return netip.Addr{}, errNotAddr
 	}
 	return netip.ParseAddr(v)
 }
