@@ -32,6 +32,9 @@ type StreamInfo struct {
 	// ICE is true when the sender does ICE (a=ice-ufrag at media or
 	// session level, RFC 8839 §5.4): it will send STUN connectivity checks.
 	ICE bool
+	// ICEUfrag and ICEPwd are the sender's ICE credentials (media level,
+	// else session level), which its connectivity checks use.
+	ICEUfrag, ICEPwd string
 	// Rejected is true for port 0 (RFC 3264 §6 rejected, §8.2 disabled).
 	Rejected bool
 	// Codecs are the stream's RTP payload types in m= order, resolved by
@@ -73,7 +76,15 @@ func AppendRemote(dst []StreamInfo, s *Session) []StreamInfo {
 		} else {
 			info.Addr = netip.AddrPortFrom(netip.Addr{}, uint16(m.Port))
 		}
-		info.ICE = hasAttr(m.Lines, "ice-ufrag") || hasAttr(s.Lines, "ice-ufrag")
+		info.ICEUfrag, info.ICE = m.Attr("ice-ufrag")
+		if !info.ICE {
+			info.ICEUfrag, info.ICE = s.Attr("ice-ufrag")
+		}
+		if pwd, ok := m.Attr("ice-pwd"); ok {
+			info.ICEPwd = pwd
+		} else {
+			info.ICEPwd, _ = s.Attr("ice-pwd")
+		}
 		// RFC 3264 §8.4: hold by direction, or by the RFC 2543 0.0.0.0.
 		info.Hold = info.Direction == SendOnly || info.Direction == Inactive ||
 			(c.Addr.IsValid() && c.Addr.IsUnspecified() && !(info.ICE && m.Port == 9))

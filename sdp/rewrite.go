@@ -44,6 +44,12 @@ type RewriteParams struct {
 	// disabled with port 0 (RFC 3264 §5.1) and Rewrite returns a *CodecError;
 	// in an answer it is rejected with port 0 (RFC 3264 §6) silently.
 	Offer bool
+	// ICELite, when set, makes the relay an ICE-lite agent on the outgoing
+	// leg (RFC 8445 §2.5, for WebRTC peers): the received ICE attributes are
+	// removed and replaced by a=ice-lite, these credentials and one host
+	// candidate per component on the relay's address and ports (RFC 8839
+	// §5.1), then a=end-of-candidates (RFC 8840 §4.1). Excludes KeepICE.
+	ICELite *ICECredentials
 	// KeepICE keeps the ICE attributes (RFC 8839: candidate, ice-ufrag,
 	// ice-pwd, ice-options, ice-lite, end-of-candidates, remote-candidates,
 	// ice-mismatch, ice-pacing). Candidates carry the sender's addresses:
@@ -63,6 +69,31 @@ type RewriteParams struct {
 	// NoScrub turns off the safety net that removes lines still naming a
 	// received address, host name, o= username or session id.
 	NoScrub bool
+}
+
+// ICECredentials are the relay's own ICE username fragment and password for
+// one leg (RFC 8839 §5.4: ice-char = ALPHA / DIGIT / "+" / "/"; ufrag 4 to
+// 256 characters, password 22 to 256).
+type ICECredentials struct {
+	Ufrag string
+	Pwd   string
+}
+
+func (c *ICECredentials) valid() bool {
+	return iceChars(c.Ufrag, 4) && iceChars(c.Pwd, 22)
+}
+
+func iceChars(s string, min int) bool {
+	if len(s) < min || len(s) > 256 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '+' || c == '/') {
+			return false
+		}
+	}
+	return true
 }
 
 // CodecError is returned (wrapping ErrNoCodec) by Rewrite on an offer in
@@ -189,6 +220,13 @@ func Rewrite(s *Session, p RewriteParams) error {
 		if !rejected && !mux && !hasRTCP && rtcpPort != m.Port+1 {
 			m.Lines = append(m.Lines, Line{'a', "rtcp:" + strconv.Itoa(rtcpPort)})
 		}
+		if p.ICELite != nil && !rejected {
+			m.Lines = appendICELite(m.Lines, p.ICELite, rtcpAddr, m.Port, rtcpPort, mux)
+		}
+	}
+	if p.ICELite != nil {
+		// RFC 8839 §5.3: ice-lite is a session-level attribute.
+		s.Lines = append(s.Lines, Line{'a', "ice-lite"})
 	}
 	if _, ok := findLine(s.Lines, 'c'); !ok && needSessionConn {
 		s.Lines = slices.Insert(s.Lines, firstOf(s.Lines, "btrzka"), Line{'c', conn})
@@ -212,6 +250,9 @@ func checkParams(s *Session, p *RewriteParams) error {
 		return fmt.Errorf("sdp: %w: no origin (or origin without address)", ErrParams)
 	case len(p.Streams) != len(s.Media):
 		return fmt.Errorf("sdp: %w: %d stream params for %d m= lines", ErrParams, len(p.Streams), len(s.Media))
+	}
+	if p.ICELite != nil && (p.KeepICE || !p.ICELite.valid()) {
+		return fmt.Errorf("sdp: %w: ICE-lite credentials invalid or KeepICE also set", ErrParams)
 	}
 	for i, sp := range p.Streams {
 		if sp.Addr.IsValid() && sp.Addr.Zone() != "" {
@@ -414,4 +455,36 @@ func CheckAnswer(offer, answer *Session) error {
 		}
 	}
 	return nil
+}
+
+// appendICELite adds the relay's ICE-lite attributes to one stream: its
+// credentials (RFC 8839 §5.4), a host candidate for RTP (component 1) and,
+// without rtcp-mux, for RTCP (component 2) (RFC 8839 §5.1), and
+// end-of-candidates (RFC 8840 §4.1).
+func appendICELite(lines []Line, c *ICECredentials, addr netip.Addr, port, rtcpPort int, mux bool) []Line {
+	lines = append(lines,
+		Line{'a', "ice-ufrag:" + c.Ufrag},
+		Line{'a', "ice-pwd:" + c.Pwd},
+		Line{'a', hostCandidate(1, addr, port)})
+	if !mux {
+		lines = append(lines, Line{'a', hostCandidate(2, addr, rtcpPort)})
+	}
+	return append(lines, Line{'a', "end-of-candidates"})
+}
+
+// hostCandidate formats a=candidate for a host candidate. Priority per
+// RFC 8445 §5.1.2.1: 2^24·126 (host) + 2^8·65535 (sole local preference) +
+// (256 − component).
+func hostCandidate(component int, addr netip.Addr, port int) string {
+	var buf [96]byte
+	b := append(buf[:0], "candidate:1 "...)
+	b = strconv.AppendInt(b, int64(component), 10)
+	b = append(b, " UDP "...)
+	b = strconv.AppendInt(b, 1<<24*126+1<<8*65535+256-int64(component), 10)
+	b = append(b, ' ')
+	b = addr.AppendTo(b)
+	b = append(b, ' ')
+	b = strconv.AppendInt(b, int64(port), 10)
+	b = append(b, " typ host"...)
+	return string(b)
 }

@@ -324,6 +324,12 @@ func TestRewriteParamsErrors(t *testing.T) {
 		{"too few streams", func(p *RewriteParams) { p.Streams = nil }},
 		{"too many streams", func(p *RewriteParams) { p.Streams = make([]StreamParams, 2) }},
 		{"zoned stream address", func(p *RewriteParams) { p.Streams[0].Addr = netip.MustParseAddr("fe80::1%eth0") }},
+		{"ICE-lite ufrag too short", func(p *RewriteParams) { p.ICELite = &ICECredentials{"abc", strings.Repeat("p", 22)} }},
+		{"ICE-lite pwd too short", func(p *RewriteParams) { p.ICELite = &ICECredentials{"abcd", strings.Repeat("p", 21)} }},
+		{"ICE-lite bad char", func(p *RewriteParams) { p.ICELite = &ICECredentials{"ab:d", strings.Repeat("p", 22)} }},
+		{"ICE-lite with KeepICE", func(p *RewriteParams) {
+			p.ICELite, p.KeepICE = &ICECredentials{"abcd", strings.Repeat("p", 22)}, true
+		}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -393,6 +399,19 @@ func TestRewriteConnection(t *testing.T) {
 			want: crlf("s=-", "t=0 0", "m=audio 30000 UDP/TLS/RTP/SAVPF 0", "c=IN IP4 203.0.113.5", "a=rtcp-mux"),
 		},
 		{
+			name: "ICE-lite without rtcp-mux: two components; rejected stream none",
+			in:   crlf("v=0", "o=- 1 1 IN IP4 h.example.com", "s=", "c=IN IP4 192.0.2.1", "t=0 0", "a=ice-ufrag:theirs", "m=audio 1 RTP/AVP 0", "a=candidate:1 1 UDP 1 192.0.2.1 1 typ host", "m=video 0 RTP/AVP 31"),
+			edit: func(p *RewriteParams) {
+				p.ICELite = &ICECredentials{"SbCu", "SbCpassword0123456789+/"}
+				p.Streams[0].RTCPPort = 30007
+			},
+			want: crlf("s=-", "c=IN IP4 203.0.113.5", "t=0 0", "a=ice-lite", "m=audio 30000 RTP/AVP 0", "a=rtcp:30007",
+				"a=ice-ufrag:SbCu", "a=ice-pwd:SbCpassword0123456789+/",
+				"a=candidate:1 1 UDP 2130706431 203.0.113.5 30000 typ host",
+				"a=candidate:1 2 UDP 2130706430 203.0.113.5 30007 typ host",
+				"a=end-of-candidates", "m=video 0 RTP/AVP 31"),
+		},
+		{
 			name: "SessionName",
 			in:   crlf("v=0", "o=- 1 1 IN IP4 h.example.com", "s=secret", "c=IN IP4 192.0.2.1", "t=0 0"),
 			edit: func(p *RewriteParams) { p.SessionName = "SBC" },
@@ -445,10 +464,10 @@ func TestRemote(t *testing.T) {
 			StreamInfo{Media: "audio", Proto: "RTP/AVP", Addr: netip.AddrPortFrom(netip.Addr{}, 5000), Host: "media.example.com"}},
 		{"rejected", head + "m=video 0 RTP/AVP 31\r\n",
 			StreamInfo{Media: "video", Proto: "RTP/AVP", Addr: ap("192.0.2.1:0"), Rejected: true}},
-		{"ICE trickle placeholder is not hold", head + "m=audio 9 UDP/TLS/RTP/SAVPF 0\r\nc=IN IP4 0.0.0.0\r\na=ice-ufrag:abcd\r\n",
-			StreamInfo{Media: "audio", Proto: "UDP/TLS/RTP/SAVPF", Addr: ap("0.0.0.0:9"), RTCP: ap("0.0.0.0:10"), ICE: true}},
-		{"ICE with 0.0.0.0 on a real port is hold", head + "m=audio 5000 RTP/AVP 0\r\nc=IN IP4 0.0.0.0\r\na=ice-ufrag:abcd\r\n",
-			StreamInfo{Media: "audio", Proto: "RTP/AVP", Addr: ap("0.0.0.0:5000"), RTCP: ap("0.0.0.0:5001"), ICE: true, Hold: true}},
+		{"ICE trickle placeholder is not hold", head + "m=audio 9 UDP/TLS/RTP/SAVPF 0\r\nc=IN IP4 0.0.0.0\r\na=ice-ufrag:abcd\r\na=ice-pwd:p\r\n",
+			StreamInfo{Media: "audio", Proto: "UDP/TLS/RTP/SAVPF", Addr: ap("0.0.0.0:9"), RTCP: ap("0.0.0.0:10"), ICE: true, ICEUfrag: "abcd", ICEPwd: "p"}},
+		{"ICE with 0.0.0.0 on a real port is hold", head + "a=ice-pwd:sp\r\nm=audio 5000 RTP/AVP 0\r\nc=IN IP4 0.0.0.0\r\na=ice-ufrag:abcd\r\n",
+			StreamInfo{Media: "audio", Proto: "RTP/AVP", Addr: ap("0.0.0.0:5000"), RTCP: ap("0.0.0.0:5001"), ICE: true, ICEUfrag: "abcd", ICEPwd: "sp", Hold: true}},
 		{"ptime", head + "m=audio 5000 RTP/AVP 0\r\na=ptime:30\r\n",
 			StreamInfo{Media: "audio", Proto: "RTP/AVP", Addr: ap("192.0.2.1:5000"), RTCP: ap("192.0.2.1:5001"), Ptime: 30}},
 	}
