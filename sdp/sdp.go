@@ -34,7 +34,7 @@ func (l Line) Attr() (name, value string, hasValue, ok bool) {
 // names are case-sensitive tokens, RFC 8866 §5.13, but equipment varies in
 // case, so the comparison ignores it).
 func (l Line) isAttr(name string) bool {
-	if l.Type != 'a' || len(l.Value) < len(name) || l.Value[0]|0x20 != name[0]|0x20 {
+	if l.Type != 'a' || name == "" || len(l.Value) < len(name) || l.Value[0]|0x20 != name[0]|0x20 {
 		return false
 	}
 	if len(l.Value) > len(name) && l.Value[len(name)] != ':' {
