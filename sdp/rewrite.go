@@ -131,7 +131,8 @@ var iceAttrs = [...]string{
 //   - a=rtcp names the relay's RTCP port (and address, if it had one), is
 //     added when the RTCP port is not RTP+1 (RFC 3605), and is removed when
 //     the stream uses rtcp-mux (RFC 5761 §5.1.3) or is rejected;
-//   - ICE attributes are removed unless KeepICE;
+//   - ICE attributes are removed unless KeepICE; with ICELite they are
+//     replaced by the relay's own (a=ice-lite, credentials, host candidates);
 //   - codecs not in p.Codecs are removed with their rtpmap, fmtp and rtcp-fb
 //     lines; m= lines are never removed or reordered (RFC 3264 §6, §8);
 //   - s= is replaced and i=, u=, e=, p= and unknown line types are removed
