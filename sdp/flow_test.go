@@ -12,7 +12,7 @@ import (
 // only when what that leg receives changes (RFC 3264 §8), and no address of
 // one side reaches the other.
 func TestOfferAnswerThroughSBC(t *testing.T) {
-	relayA := netip.MustParseAddr("198.18.0.1")   // the SBC towards A
+	relayA := netip.MustParseAddr("198.18.0.1")    // the SBC towards A
 	relayB := netip.MustParseAddr("2001:db8:b::1") // the SBC towards B (IPv6 core)
 	legA := NewOrigin("sbc", 1001, 1, relayA)
 	legB := NewOrigin("sbc", 2002, 1, relayB)
