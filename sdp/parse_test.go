@@ -283,3 +283,28 @@ func TestRTPMapRTCP(t *testing.T) {
 		}
 	}
 }
+
+func TestLineAttr(t *testing.T) {
+	tests := []struct {
+		l                 Line
+		name, value       string
+		hasValue, isAttrb bool
+	}{
+		{Line{'a', "rtpmap:0 PCMU/8000"}, "rtpmap", "0 PCMU/8000", true, true},
+		{Line{'a', "rtcp-mux"}, "rtcp-mux", "", false, true},
+		{Line{'a', "x:"}, "x", "", true, true},
+		{Line{'b', "AS:64"}, "", "", false, false},
+	}
+	for _, tt := range tests {
+		name, value, hasValue, ok := tt.l.Attr()
+		if name != tt.name || value != tt.value || hasValue != tt.hasValue || ok != tt.isAttrb {
+			t.Errorf("%+v.Attr() = %q %q %v %v", tt.l, name, value, hasValue, ok)
+		}
+	}
+	if got := Direction(9).String(); got != "Direction(9)" {
+		t.Errorf("Direction(9) = %q", got)
+	}
+	if got := Inactive.String(); got != "inactive" {
+		t.Errorf("Inactive = %q", got)
+	}
+}
