@@ -157,8 +157,8 @@ type Result struct {
 	Dir string
 }
 
-// Dir returns the directory of scripts/sipp in the repository.
-func Dir(tb testing.TB) string {
+// ScenarioDir returns the directory of scripts/sipp in the repository.
+func ScenarioDir(tb testing.TB) string {
 	tb.Helper()
 	return filepath.Join(testenv.RepoRoot(tb), "scripts", "sipp")
 }
@@ -167,7 +167,7 @@ func Dir(tb testing.TB) string {
 // it does not exist.
 func Scenario(tb testing.TB, name string) string {
 	tb.Helper()
-	p := filepath.Join(Dir(tb), name+".xml")
+	p := filepath.Join(ScenarioDir(tb), name+".xml")
 	if _, err := os.Stat(p); err != nil {
 		tb.Fatalf("sipptest: scenario %s: %v", name, err)
 	}
