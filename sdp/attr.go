@@ -70,6 +70,11 @@ func ParseConnection(v string) (Connection, error) {
 		return c, fmt.Errorf("%w: address type %.10q", ErrBadConnection, c.AddrType)
 	}
 	if err == nil {
+		// An IPv6 zone names an interface of the sender: meaningless to
+		// anyone else (RFC 4007 §6).
+		if ip.Zone() != "" {
+			return c, fmt.Errorf("%w: zoned address %.60q", ErrBadConnection, host)
+		}
 		c.Addr = ip
 	} else if !isHostName(host) {
 		return c, fmt.Errorf("%w: bad address %.60q", ErrBadConnection, host)
@@ -106,6 +111,7 @@ func isHostName(s string) bool {
 
 // RTPMap is an a=rtpmap value (RFC 8866 §6.6):
 // "<payload type> <encoding name>/<clock rate>[/<encoding parameters>]".
+// ClockRate is 0 when the rate is missing (tolerated, see ParseRTPMap).
 type RTPMap struct {
 	PT        int
 	Name      string
@@ -128,8 +134,13 @@ func ParseRTPMap(v string) (RTPMap, error) {
 	name, rate, hasRate := strings.Cut(enc, "/")
 	rate, params, _ := strings.Cut(rate, "/")
 	r.Name, r.Params = name, params
-	if name == "" || !hasRate {
+	if name == "" {
 		return r, fmt.Errorf("%w: rtpmap %.60q", ErrBadAttribute, v)
+	}
+	// RFC 8866 §6.6 requires the clock rate, but RFC 4475's own messages
+	// ("a=rtpmap:31 LPC") and older equipment omit it: ClockRate stays 0.
+	if !hasRate {
+		return r, nil
 	}
 	if r.ClockRate, ok = parseDecimal(rate, 1<<31-1); !ok || r.ClockRate == 0 {
 		return r, fmt.Errorf("%w: rtpmap clock rate %.60q", ErrBadAttribute, v)

@@ -81,3 +81,30 @@ func BenchmarkRemote(b *testing.B) {
 		dst = AppendRemote(dst[:0], s)
 	}
 }
+
+// TestAllocsPipeline guards the per-SDP allocation count of the B2BUA's
+// path for a typical offer: the body copy in Unmarshal, the c= value and the
+// a=rtcp value. Origin state and output buffers are reused.
+func TestAllocsPipeline(t *testing.T) {
+	in, err := os.ReadFile("testdata/telephone-event.sdp")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var s Session
+	buf := make([]byte, 0, 4096)
+	o := NewOrigin("sbc", 1, 1, relay4)
+	streams := []StreamParams{{Port: 30000, RTCPPort: 30011}}
+	run := func() {
+		if err := s.Unmarshal(in); err != nil {
+			t.Fatal(err)
+		}
+		if err := Rewrite(&s, RewriteParams{Addr: relay4, Origin: o, Streams: streams, Codecs: allow, Offer: true}); err != nil {
+			t.Fatal(err)
+		}
+		buf = s.AppendTo(buf[:0])
+	}
+	run()
+	if n := testing.AllocsPerRun(200, run); n > 3 {
+		t.Errorf("parse+rewrite+serialise: %.0f allocs, want ≤ 3", n)
+	}
+}

@@ -9,34 +9,35 @@ type Codec struct {
 	Name      string // encoding name as written ("PCMU", "opus", "telephone-event"); "" when unknown
 	ClockRate int    // 0 when unknown
 	Channels  int    // 1 unless the rtpmap says otherwise (audio); 0 when unknown
+	Fmtp      string // the format parameters of its a=fmtp (RFC 8866 §6.15), "" when none
 }
 
 // staticCodecs are the static RTP payload types of RFC 3551 §6, Tables 4 and 5.
 var staticCodecs = [35]Codec{
-	0:  {0, "PCMU", 8000, 1},
-	3:  {3, "GSM", 8000, 1},
-	4:  {4, "G723", 8000, 1},
-	5:  {5, "DVI4", 8000, 1},
-	6:  {6, "DVI4", 16000, 1},
-	7:  {7, "LPC", 8000, 1},
-	8:  {8, "PCMA", 8000, 1},
-	9:  {9, "G722", 8000, 1},
-	10: {10, "L16", 44100, 2},
-	11: {11, "L16", 44100, 1},
-	12: {12, "QCELP", 8000, 1},
-	13: {13, "CN", 8000, 1},
-	14: {14, "MPA", 90000, 0},
-	15: {15, "G728", 8000, 1},
-	16: {16, "DVI4", 11025, 1},
-	17: {17, "DVI4", 22050, 1},
-	18: {18, "G729", 8000, 1},
-	25: {25, "CelB", 90000, 0},
-	26: {26, "JPEG", 90000, 0},
-	28: {28, "nv", 90000, 0},
-	31: {31, "H261", 90000, 0},
-	32: {32, "MPV", 90000, 0},
-	33: {33, "MP2T", 90000, 0},
-	34: {34, "H263", 90000, 0},
+	0:  {0, "PCMU", 8000, 1, ""},
+	3:  {3, "GSM", 8000, 1, ""},
+	4:  {4, "G723", 8000, 1, ""},
+	5:  {5, "DVI4", 8000, 1, ""},
+	6:  {6, "DVI4", 16000, 1, ""},
+	7:  {7, "LPC", 8000, 1, ""},
+	8:  {8, "PCMA", 8000, 1, ""},
+	9:  {9, "G722", 8000, 1, ""},
+	10: {10, "L16", 44100, 2, ""},
+	11: {11, "L16", 44100, 1, ""},
+	12: {12, "QCELP", 8000, 1, ""},
+	13: {13, "CN", 8000, 1, ""},
+	14: {14, "MPA", 90000, 0, ""},
+	15: {15, "G728", 8000, 1, ""},
+	16: {16, "DVI4", 11025, 1, ""},
+	17: {17, "DVI4", 22050, 1, ""},
+	18: {18, "G729", 8000, 1, ""},
+	25: {25, "CelB", 90000, 0, ""},
+	26: {26, "JPEG", 90000, 0, ""},
+	28: {28, "nv", 90000, 0, ""},
+	31: {31, "H261", 90000, 0, ""},
+	32: {32, "MPV", 90000, 0, ""},
+	33: {33, "MP2T", 90000, 0, ""},
+	34: {34, "H263", 90000, 0, ""},
 }
 
 // StaticCodec returns the RFC 3551 static assignment of payload type pt.
@@ -55,27 +56,63 @@ func (m *Media) Codec(f string) (Codec, bool) {
 	if !IsRTP(m.Proto) {
 		return Codec{}, false
 	}
-	pt, ok := parseDecimal(f, 127)
-	if !ok {
-		return Codec{}, false
-	}
+	var t codecTable
+	t.fill(m)
+	return t.lookup(f)
+}
+
+// codecTable maps the 128 RTP payload types of one media description to
+// codecs, built in one pass over its lines (the B2BUA's per-SDP cost stays
+// linear in the number of lines).
+type codecTable [128]Codec
+
+// fill loads the a=rtpmap lines of m; the first rtpmap of a payload type
+// wins.
+func (t *codecTable) fill(m *Media) {
 	for _, l := range m.Lines {
-		if !l.isAttr("rtpmap") || fmtOf(l) != f {
+		if !l.isAttr("rtpmap") {
 			continue
 		}
 		r, err := ParseRTPMap(l.attrValue())
-		if err != nil {
-			return Codec{}, false
+		if err != nil || t[r.PT].Name != "" {
+			continue
 		}
-		c := Codec{PT: pt, Name: r.Name, ClockRate: r.ClockRate, Channels: 1}
+		c := Codec{PT: r.PT, Name: r.Name, ClockRate: r.ClockRate, Channels: 1}
 		if r.Params != "" {
 			if n, ok := parseDecimal(r.Params, 255); ok {
 				c.Channels = n
 			}
 		}
-		return c, true
+		t[r.PT] = c
 	}
-	return StaticCodec(pt)
+	for _, l := range m.Lines {
+		if !l.isAttr("fmtp") {
+			continue
+		}
+		f, params := nextField(l.attrValue())
+		if pt, ok := parseDecimal(f, 127); ok && t[pt].Fmtp == "" {
+			if t[pt].Name == "" {
+				if c, ok := StaticCodec(pt); ok {
+					t[pt] = c
+				}
+			}
+			t[pt].Fmtp = trimSpace(params)
+		}
+	}
+}
+
+// lookup resolves format f: rtpmap, else the static table.
+func (t *codecTable) lookup(f string) (Codec, bool) {
+	pt, ok := parseDecimal(f, 127)
+	if !ok {
+		return Codec{}, false
+	}
+	if t[pt].Name != "" {
+		return t[pt], true
+	}
+	c, ok := StaticCodec(pt)
+	c.Fmtp = t[pt].Fmtp
+	return c, ok
 }
 
 // fmtOf returns the format a per-format attribute (rtpmap, fmtp, rtcp-fb)
@@ -117,11 +154,13 @@ func (m *Media) filterCodecs(allow []string) int {
 	if !IsRTP(m.Proto) {
 		return len(m.Formats)
 	}
+	var tbl codecTable
+	tbl.fill(m)
 	// Pass 1: by encoding name.
 	var removed [16]string
 	drop := removed[:0]
 	for _, f := range m.Formats {
-		if c, ok := m.Codec(f); !ok || !allowed(allow, c.Name) {
+		if c, ok := tbl.lookup(f); !ok || !allowed(allow, c.Name) {
 			drop = append(drop, f)
 		}
 	}
@@ -130,7 +169,7 @@ func (m *Media) filterCodecs(allow []string) int {
 		if contains(drop, f) {
 			continue
 		}
-		if c, _ := m.Codec(f); strings.EqualFold(c.Name, "rtx") {
+		if c, _ := tbl.lookup(f); strings.EqualFold(c.Name, "rtx") {
 			if apt, ok := m.fmtpParam(f, "apt"); !ok || !m.hasFormat(apt) || contains(drop, apt) {
 				drop = append(drop, f)
 			}

@@ -43,7 +43,8 @@ var (
 // Rewrite and offer/answer errors, wrapped with the "sdp:" prefix.
 var (
 	// ErrParams: RewriteParams are incomplete or inconsistent with the
-	// session (no address, no origin, stream count mismatch).
+	// session (no address, no origin, stream count mismatch, bad ICE-lite
+	// credentials).
 	ErrParams = errors.New("bad rewrite parameters")
 	// ErrNoCodec: in an offer, at least one stream kept no codec of the
 	// allow-list; those streams were disabled with port 0 (RFC 3264 §5.1).

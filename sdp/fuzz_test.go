@@ -2,6 +2,7 @@ package sdp
 
 import (
 	"bytes"
+	"errors"
 	"os"
 	"path/filepath"
 	"testing"
@@ -36,15 +37,34 @@ func FuzzParse(f *testing.F) {
 			t.Fatalf("not idempotent:\n%q\n%q", out, out2)
 		}
 		_ = Remote(s)
-		for _, codecs := range [][]string{nil, {"PCMU", "telephone-event", "rtx"}} {
+		variants := []func(p *RewriteParams){
+			func(p *RewriteParams) {},
+			func(p *RewriteParams) { p.Codecs, p.Offer = []string{"PCMU", "telephone-event", "rtx"}, true },
+			func(p *RewriteParams) {
+				p.Addr = relay6
+				p.ICELite = &ICECredentials{"abcd", "abcdefghijklmnopqrstuv"}
+				p.DropRTCPMux, p.KeepInfo = true, true
+				p.DropAttributes = []string{"", "sendonly"}
+				for i := range p.Streams {
+					p.Streams[i].RTCPPort = 40000
+				}
+			},
+		}
+		for _, edit := range variants {
 			s3, _ := Parse(out)
 			p := params(s3)
-			p.Codecs = codecs
-			p.Offer = true
-			_ = Rewrite(s3, p)
+			edit(&p)
+			if err := Rewrite(s3, p); err != nil && !errors.Is(err, ErrNoCodec) {
+				t.Fatalf("Rewrite: %v", err)
+			}
 			rw := s3.AppendTo(nil)
-			if _, err := Parse(rw); err != nil {
+			s4, err := Parse(rw)
+			if err != nil {
 				t.Fatalf("rewritten form does not parse: %v\n%q", err, rw)
+			}
+			// RFC 3264 §6/§8: m= lines are never added, removed or reordered.
+			if err := CheckAnswer(s, s4); err != nil {
+				t.Fatalf("Rewrite changed the m= lines: %v\n%q", err, rw)
 			}
 		}
 	})

@@ -23,6 +23,8 @@ var (
 // goldenCase says how a testdata SDP is rewritten for its golden file.
 type goldenCase struct {
 	file    string
+	golden  string // golden file name when not file
+	iceLite *ICECredentials
 	offer   bool
 	addr    netip.Addr
 	codecs  []string
@@ -37,9 +39,12 @@ var goldenCases = []goldenCase{
 	{file: "ipv6", offer: true, addr: relay6, codecs: allow},
 	{file: "audio-video", offer: true, codecs: allow},
 	{file: "webrtc", offer: true, codecs: allow},
+	{file: "webrtc", golden: "webrtc-icelite", offer: true, codecs: allow, addr: relay6,
+		iceLite: &ICECredentials{Ufrag: "SbC1", Pwd: "Sbc1Relay2Password3456789"}},
 	{file: "hold-sendonly", offer: true, codecs: allow},
 	{file: "hold-zero", offer: true, codecs: allow},
 	{file: "t38", offer: true, codecs: allow},
+	{file: "srtp-sdes", offer: false, codecs: allow},
 	{file: "rejected-stream", offer: false, codecs: allow},
 	{file: "mixed-family", offer: true, codecs: allow, wantErr: ErrNoCodec,
 		streams: func(i int) StreamParams {
@@ -61,6 +66,7 @@ func (gc goldenCase) params(s *Session) RewriteParams {
 		Streams: make([]StreamParams, len(s.Media)),
 		Codecs:  gc.codecs,
 		Offer:   gc.offer,
+		ICELite: gc.iceLite,
 	}
 	for i := range p.Streams {
 		if gc.streams != nil {
@@ -87,6 +93,9 @@ func dumpRemote(infos []StreamInfo) string {
 				b.WriteString(" ")
 			}
 			fmt.Fprintf(&b, "%d:%s/%d/%d", c.PT, c.Name, c.ClockRate, c.Channels)
+			if c.Fmtp != "" {
+				fmt.Fprintf(&b, "{%s}", c.Fmtp)
+			}
 		}
 		b.WriteString("]\n")
 	}
@@ -98,7 +107,11 @@ func dumpRemote(infos []StreamInfo) string {
 // rewrites them; review the diff).
 func TestGolden(t *testing.T) {
 	for _, gc := range goldenCases {
-		t.Run(gc.file, func(t *testing.T) {
+		name := gc.file
+		if gc.golden != "" {
+			name = gc.golden
+		}
+		t.Run(name, func(t *testing.T) {
 			in, err := os.ReadFile(filepath.Join("testdata", gc.file+".sdp"))
 			if err != nil {
 				t.Fatal(err)
@@ -120,7 +133,7 @@ func TestGolden(t *testing.T) {
 			}
 			got := fmt.Sprintf("# Remote(received)\n%s# Rewrite(offer=%v, addr=%v, err=%v)\n%s",
 				remote, gc.offer, p.Addr, err, strings.ReplaceAll(string(out), "\r\n", "\n"))
-			golden := filepath.Join("testdata", gc.file+".golden")
+			golden := filepath.Join("testdata", name+".golden")
 			if *update {
 				if err := os.WriteFile(golden, []byte(got), 0o644); err != nil {
 					t.Fatal(err)

@@ -26,6 +26,11 @@ type Origin struct {
 	stamped    bool
 	last       []byte
 	scratch    []byte
+
+	// The state before the last Stamp, for Revert.
+	canRevert   bool
+	prevVersion uint64
+	prevStamped bool
 }
 
 // NewOrigin returns the origin state for one leg. username "" becomes "-"
@@ -58,6 +63,7 @@ func (o *Origin) Version() uint64 { return o.version }
 // Call it once for each SDP sent on the leg, after every other change; Rewrite
 // calls it.
 func (o *Origin) Stamp(s *Session) {
+	o.canRevert, o.prevVersion, o.prevStamped = true, o.version, o.stamped
 	o.scratch = s.appendBody(o.scratch[:0])
 	if o.stamped && !bytes.Equal(o.scratch, o.last) {
 		o.version++
@@ -73,6 +79,25 @@ func (o *Origin) Stamp(s *Session) {
 		AddrType:       o.addrType,
 		Address:        o.addr,
 	}
+}
+
+// Revert undoes the last Stamp, for an SDP that was stamped but never sent
+// (the B2BUA refused the offer, or the request was not sent): the next SDP is
+// then compared with the one sent before, and the version moves by exactly
+// one over what the peer has seen (RFC 3264 §8). Only one Stamp can be
+// undone; Revert reports whether it undid one.
+func (o *Origin) Revert() bool {
+	if !o.canRevert {
+		return false
+	}
+	o.canRevert = false
+	o.last, o.scratch = o.scratch, o.last
+	o.stamped = o.prevStamped
+	if o.version != o.prevVersion {
+		o.version = o.prevVersion
+		o.versionStr = strconv.FormatUint(o.version, 10)
+	}
+	return true
 }
 
 func addrType(a netip.Addr) string {

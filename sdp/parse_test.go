@@ -116,7 +116,13 @@ func TestParse(t *testing.T) {
 		{name: "c= junk address", in: "v=0\r\no=- 1 1 IN IP4 x\r\ns=-\r\nc=IN IP4 a..b\r\n", wantErr: ErrBadConnection},
 		{name: "c= IP6 with ttl", in: "v=0\r\no=- 1 1 IN IP4 x\r\ns=-\r\nc=IN IP6 ff15::1/3/2\r\n", wantErr: ErrBadConnection},
 		{name: "media without any c=", in: "v=0\r\no=- 1 1 IN IP4 x\r\ns=-\r\nt=0 0\r\nm=audio 1000 RTP/AVP 0\r\n", wantErr: ErrNoConnection},
-		{name: "rtpmap without rate", in: minimal + "m=audio 1 RTP/AVP 96\r\na=rtpmap:96 opus\r\n", wantErr: ErrBadAttribute},
+		{name: "rtpmap without rate tolerated (RFC 4475 a=rtpmap:31 LPC)", in: minimal + "m=video 1 RTP/AVP 31\r\na=rtpmap:31 LPC\r\n", check: func(t *testing.T, s *Session) {
+			if c, ok := s.Media[0].Codec("31"); !ok || c.Name != "LPC" || c.ClockRate != 0 {
+				t.Errorf("codec %+v %v", c, ok)
+			}
+		}},
+		{name: "rtpmap empty name", in: minimal + "m=audio 1 RTP/AVP 96\r\na=rtpmap:96 /8000\r\n", wantErr: ErrBadAttribute},
+		{name: "rtpmap bad rate", in: minimal + "m=audio 1 RTP/AVP 96\r\na=rtpmap:96 opus/x\r\n", wantErr: ErrBadAttribute},
 		{name: "rtpmap bad pt", in: minimal + "m=audio 1 RTP/AVP 96\r\na=rtpmap:x opus/48000\r\n", wantErr: ErrBadAttribute},
 		{name: "rtcp bad port", in: minimal + "m=audio 1 RTP/AVP 0\r\na=rtcp:70000\r\n", wantErr: ErrBadAttribute},
 		{name: "rtcp bad address", in: minimal + "m=audio 1 RTP/AVP 0\r\na=rtcp:53020 IN IP4 1.2.3\r\n", wantErr: ErrBadAttribute},
@@ -236,6 +242,7 @@ func TestConnectionAttrs(t *testing.T) {
 		{in: "IN IP4 192.0.2.1/x", wantErr: true},
 		{in: "IN IP4 192.0.2.1/300", wantErr: true},
 		{in: "", wantErr: true},
+		{in: "IN IP6 fe80::1%eth0", wantErr: true},
 	}
 	for _, tt := range tests {
 		got, err := ParseConnection(tt.in)
@@ -254,6 +261,9 @@ func TestRTPMapRTCP(t *testing.T) {
 	if err != nil || r != (RTPMap{PT: 111, Name: "opus", ClockRate: 48000, Params: "2"}) {
 		t.Errorf("rtpmap = %+v, %v", r, err)
 	}
+	if r, err := ParseRTPMap("31 LPC"); err != nil || r != (RTPMap{PT: 31, Name: "LPC"}) {
+		t.Errorf("rtpmap without rate = %+v, %v", r, err)
+	}
 	for _, bad := range []string{"", "111", "111 opus/", "111 /8000", "200 x/8000", "1 PCMU/8000 extra", "1 PCMU/0"} {
 		if _, err := ParseRTPMap(bad); !errors.Is(err, ErrBadAttribute) {
 			t.Errorf("ParseRTPMap(%q) err = %v", bad, err)
@@ -271,5 +281,30 @@ func TestRTPMapRTCP(t *testing.T) {
 		if _, err := ParseRTCP(bad); !errors.Is(err, ErrBadAttribute) {
 			t.Errorf("ParseRTCP(%q) err = %v", bad, err)
 		}
+	}
+}
+
+func TestLineAttr(t *testing.T) {
+	tests := []struct {
+		l                 Line
+		name, value       string
+		hasValue, isAttrb bool
+	}{
+		{Line{'a', "rtpmap:0 PCMU/8000"}, "rtpmap", "0 PCMU/8000", true, true},
+		{Line{'a', "rtcp-mux"}, "rtcp-mux", "", false, true},
+		{Line{'a', "x:"}, "x", "", true, true},
+		{Line{'b', "AS:64"}, "", "", false, false},
+	}
+	for _, tt := range tests {
+		name, value, hasValue, ok := tt.l.Attr()
+		if name != tt.name || value != tt.value || hasValue != tt.hasValue || ok != tt.isAttrb {
+			t.Errorf("%+v.Attr() = %q %q %v %v", tt.l, name, value, hasValue, ok)
+		}
+	}
+	if got := Direction(9).String(); got != "Direction(9)" {
+		t.Errorf("Direction(9) = %q", got)
+	}
+	if got := Inactive.String(); got != "inactive" {
+		t.Errorf("Inactive = %q", got)
 	}
 }

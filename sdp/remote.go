@@ -25,8 +25,16 @@ type StreamInfo struct {
 	// else sendrecv (RFC 8866 §6.7).
 	Direction Direction
 	// Hold is true when the sender puts the stream on hold: sendonly or
-	// inactive, or a c= address of 0.0.0.0 (RFC 3264 §8.4) or "::".
+	// inactive, or a c= address of 0.0.0.0 (RFC 3264 §8.4) or "::" — but
+	// not the ICE placeholder 0.0.0.0 with port 9 of an offer whose
+	// candidates are still to be trickled (RFC 8840 §4.3.1).
 	Hold bool
+	// ICE is true when the sender does ICE (a=ice-ufrag at media or
+	// session level, RFC 8839 §5.4): it will send STUN connectivity checks.
+	ICE bool
+	// ICEUfrag and ICEPwd are the sender's ICE credentials (media level,
+	// else session level), which its connectivity checks use.
+	ICEUfrag, ICEPwd string
 	// Rejected is true for port 0 (RFC 3264 §6 rejected, §8.2 disabled).
 	Rejected bool
 	// Codecs are the stream's RTP payload types in m= order, resolved by
@@ -68,9 +76,18 @@ func AppendRemote(dst []StreamInfo, s *Session) []StreamInfo {
 		} else {
 			info.Addr = netip.AddrPortFrom(netip.Addr{}, uint16(m.Port))
 		}
+		info.ICEUfrag, info.ICE = m.Attr("ice-ufrag")
+		if !info.ICE {
+			info.ICEUfrag, info.ICE = s.Attr("ice-ufrag")
+		}
+		if pwd, ok := m.Attr("ice-pwd"); ok {
+			info.ICEPwd = pwd
+		} else {
+			info.ICEPwd, _ = s.Attr("ice-pwd")
+		}
 		// RFC 3264 §8.4: hold by direction, or by the RFC 2543 0.0.0.0.
 		info.Hold = info.Direction == SendOnly || info.Direction == Inactive ||
-			(c.Addr.IsValid() && c.Addr.IsUnspecified())
+			(c.Addr.IsValid() && c.Addr.IsUnspecified() && !(info.ICE && m.Port == 9))
 		if !info.Rejected && info.Addr.Addr().IsValid() {
 			rtcpAddr, rtcpPort := info.Addr.Addr(), m.Port+1
 			if v, ok := m.Attr("rtcp"); ok {
@@ -89,11 +106,13 @@ func AppendRemote(dst []StreamInfo, s *Session) []StreamInfo {
 			info.Ptime, _ = parseDecimal(trimSpace(v), 10000)
 		}
 		if IsRTP(m.Proto) {
+			var tbl codecTable
+			tbl.fill(m)
 			info.Codecs = make([]Codec, 0, len(m.Formats))
 			for _, f := range m.Formats {
-				c, ok := m.Codec(f)
+				c, ok := tbl.lookup(f)
 				if !ok {
-					c = Codec{}
+					c = Codec{Fmtp: c.Fmtp}
 					c.PT, _ = parseDecimal(f, 127)
 				}
 				info.Codecs = append(info.Codecs, c)

@@ -44,6 +44,12 @@ type RewriteParams struct {
 	// disabled with port 0 (RFC 3264 §5.1) and Rewrite returns a *CodecError;
 	// in an answer it is rejected with port 0 (RFC 3264 §6) silently.
 	Offer bool
+	// ICELite, when set, makes the relay an ICE-lite agent on the outgoing
+	// leg (RFC 8445 §2.5, for WebRTC peers): the received ICE attributes are
+	// removed and replaced by a=ice-lite, these credentials and one host
+	// candidate per component on the relay's address and ports (RFC 8839
+	// §5.1), then a=end-of-candidates (RFC 8840 §4.1). Excludes KeepICE.
+	ICELite *ICECredentials
 	// KeepICE keeps the ICE attributes (RFC 8839: candidate, ice-ufrag,
 	// ice-pwd, ice-options, ice-lite, end-of-candidates, remote-candidates,
 	// ice-mismatch, ice-pacing). Candidates carry the sender's addresses:
@@ -60,6 +66,34 @@ type RewriteParams struct {
 	// DropAttributes names further attributes to remove at every level
 	// (case-insensitive), e.g. "tool" or vendor extensions.
 	DropAttributes []string
+	// NoScrub turns off the safety net that removes lines still naming a
+	// received address, host name, o= username or session id.
+	NoScrub bool
+}
+
+// ICECredentials are the relay's own ICE username fragment and password for
+// one leg (RFC 8839 §5.4: ice-char = ALPHA / DIGIT / "+" / "/"; ufrag 4 to
+// 256 characters, password 22 to 256).
+type ICECredentials struct {
+	Ufrag string
+	Pwd   string
+}
+
+func (c *ICECredentials) valid() bool {
+	return iceChars(c.Ufrag, 4) && iceChars(c.Pwd, 22)
+}
+
+func iceChars(s string, min int) bool {
+	if len(s) < min || len(s) > 256 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '+' || c == '/') {
+			return false
+		}
+	}
+	return true
 }
 
 // CodecError is returned (wrapping ErrNoCodec) by Rewrite on an offer in
@@ -97,11 +131,16 @@ var iceAttrs = [...]string{
 //   - a=rtcp names the relay's RTCP port (and address, if it had one), is
 //     added when the RTCP port is not RTP+1 (RFC 3605), and is removed when
 //     the stream uses rtcp-mux (RFC 5761 §5.1.3) or is rejected;
-//   - ICE attributes are removed unless KeepICE;
+//   - ICE attributes are removed unless KeepICE; with ICELite they are
+//     replaced by the relay's own (a=ice-lite, credentials, host candidates);
 //   - codecs not in p.Codecs are removed with their rtpmap, fmtp and rtcp-fb
 //     lines; m= lines are never removed or reordered (RFC 3264 §6, §8);
 //   - s= is replaced and i=, u=, e=, p= and unknown line types are removed
 //     (unless KeepInfo; unknown types always); a missing t= becomes "t=0 0";
+//   - as a safety net (unless NoScrub), any remaining a=, b= or k= line
+//     that still names one of the received addresses or host names (c=, o=,
+//     a=rtcp), or the received o= username or session id, is removed
+//     (an a=X-Nat, an a=ssrc cname of user@host...); see scrubber;
 //   - o= becomes the leg's own (p.Origin.Stamp, RFC 3264 §8 versioning).
 //
 // On ErrParams s is unchanged. A *CodecError is returned after a complete
@@ -112,6 +151,11 @@ func Rewrite(s *Session, p RewriteParams) error {
 	}
 	conn := connValue(p.Addr)
 	sessConn, hasSessConn := s.Connection()
+	sessionICE := hasAttr(s.Lines, "ice-ufrag")
+	var sc scrubber
+	if !p.NoScrub {
+		sc.collect(s, &p)
+	}
 
 	// Session level.
 	if !p.KeepInfo {
@@ -131,7 +175,7 @@ func Rewrite(s *Session, p RewriteParams) error {
 	for i := range s.Media {
 		m := &s.Media[i]
 		sp := p.Streams[i]
-		held := heldByAddress(sessConn, hasSessConn, m)
+		held := heldByAddress(sessConn, hasSessConn, m) && !icePlaceholder(sessionICE, m)
 		rejected := m.Port == 0 || sp.Port == 0
 		if !rejected && p.Codecs != nil && m.filterCodecs(p.Codecs) == 0 {
 			rejected = true
@@ -177,11 +221,21 @@ func Rewrite(s *Session, p RewriteParams) error {
 		if !rejected && !mux && !hasRTCP && rtcpPort != m.Port+1 {
 			m.Lines = append(m.Lines, Line{'a', "rtcp:" + strconv.Itoa(rtcpPort)})
 		}
+		if p.ICELite != nil && !rejected {
+			m.Lines = appendICELite(m.Lines, p.ICELite, rtcpAddr, m.Port, rtcpPort, mux)
+		}
+	}
+	if p.ICELite != nil {
+		// RFC 8839 §5.3: ice-lite is a session-level attribute.
+		s.Lines = append(s.Lines, Line{'a', "ice-lite"})
 	}
 	if _, ok := findLine(s.Lines, 'c'); !ok && needSessionConn {
 		s.Lines = slices.Insert(s.Lines, firstOf(s.Lines, "btrzka"), Line{'c', conn})
 	}
 
+	if !p.NoScrub {
+		sc.scrub(s, &p)
+	}
 	p.Origin.Stamp(s)
 	if len(noCodec) > 0 && p.Offer {
 		return &CodecError{Streams: noCodec}
@@ -197,6 +251,9 @@ func checkParams(s *Session, p *RewriteParams) error {
 		return fmt.Errorf("sdp: %w: no origin (or origin without address)", ErrParams)
 	case len(p.Streams) != len(s.Media):
 		return fmt.Errorf("sdp: %w: %d stream params for %d m= lines", ErrParams, len(p.Streams), len(s.Media))
+	}
+	if p.ICELite != nil && (p.KeepICE || !p.ICELite.valid()) {
+		return fmt.Errorf("sdp: %w: ICE-lite credentials invalid or KeepICE also set", ErrParams)
 	}
 	for i, sp := range p.Streams {
 		if sp.Addr.IsValid() && sp.Addr.Zone() != "" {
@@ -217,6 +274,13 @@ func heldByAddress(sessConn Connection, hasSessConn bool, m *Media) bool {
 	return ok && c.Addr.IsValid() && c.Addr.IsUnspecified()
 }
 
+// icePlaceholder reports whether m's port is the RFC 8840 §4.3.1 placeholder
+// (9, with 0.0.0.0) of an ICE offer whose candidates are to be trickled: not
+// a hold, so the relay's address replaces it.
+func icePlaceholder(sessionICE bool, m *Media) bool {
+	return m.Port == 9 && (sessionICE || hasAttr(m.Lines, "ice-ufrag"))
+}
+
 // unspecifiedConn is the c= value of the unspecified address in the family
 // of the stream's relay address.
 func unspecifiedConn(addr, streamAddr netip.Addr) string {
@@ -232,7 +296,15 @@ func unspecifiedConn(addr, streamAddr netip.Addr) string {
 // connValue formats a c= value for a; the family decides IP4 or IP6
 // (RFC 8866 §5.7; an IPv4-mapped IPv6 address stays IP6, RFC 5118 §4.9).
 func connValue(a netip.Addr) string {
-	return "IN " + addrType(a) + " " + a.String()
+	var buf [64]byte
+	return string(appendConn(buf[:0], a))
+}
+
+func appendConn(b []byte, a netip.Addr) []byte {
+	b = append(b, "IN "...)
+	b = append(b, addrType(a)...)
+	b = append(b, ' ')
+	return a.AppendTo(b)
 }
 
 // firstOf returns the index of the first line whose type is in types, or
@@ -256,15 +328,20 @@ func hasAttr(lines []Line, name string) bool {
 	return false
 }
 
+func isICE(l Line) bool {
+	for _, n := range iceAttrs {
+		if l.isAttr(n) {
+			return true
+		}
+	}
+	return false
+}
+
 // dropAttr reports whether an a= line is removed at any level: ICE unless
 // kept, or named in DropAttributes.
 func dropAttr(l Line, p *RewriteParams) bool {
-	if !p.KeepICE {
-		for _, n := range iceAttrs {
-			if l.isAttr(n) {
-				return true
-			}
-		}
+	if !p.KeepICE && isICE(l) {
+		return true
 	}
 	for _, n := range p.DropAttributes {
 		if l.isAttr(n) {
@@ -291,7 +368,9 @@ func rewriteSessionLines(lines []Line, conn string, p *RewriteParams) []Line {
 			}
 		case 'b', 't', 'r', 'z', 'k':
 		case 'a':
-			if dropAttr(l, p) {
+			// RFC 3605 §2.1: a=rtcp is a media-level attribute; at session
+			// level nothing rewrites its address.
+			if dropAttr(l, p) || l.isAttr("rtcp") {
 				continue
 			}
 		default:
@@ -357,11 +436,12 @@ func rewriteMediaLines(lines []Line, conn string, p *RewriteParams, st mediaStat
 // rtcpValue rewrites an a=rtcp value (RFC 3605 §2.1), naming the relay's
 // address only when the original named one.
 func rtcpValue(l Line, st mediaState) string {
-	v := "rtcp:" + strconv.Itoa(st.rtcpPort)
+	var buf [80]byte
+	b := strconv.AppendInt(append(buf[:0], "rtcp:"...), int64(st.rtcpPort), 10)
 	if r, err := ParseRTCP(l.attrValue()); err == nil && r.Conn.NetType != "" {
-		v += " " + connValue(st.rtcpAddr)
+		b = appendConn(append(b, ' '), st.rtcpAddr)
 	}
-	return v
+	return string(b)
 }
 
 // CheckAnswer verifies that answer has the m= lines of offer: the same
@@ -376,4 +456,36 @@ func CheckAnswer(offer, answer *Session) error {
 		}
 	}
 	return nil
+}
+
+// appendICELite adds the relay's ICE-lite attributes to one stream: its
+// credentials (RFC 8839 §5.4), a host candidate for RTP (component 1) and,
+// without rtcp-mux, for RTCP (component 2) (RFC 8839 §5.1), and
+// end-of-candidates (RFC 8840 §4.1).
+func appendICELite(lines []Line, c *ICECredentials, addr netip.Addr, port, rtcpPort int, mux bool) []Line {
+	lines = append(lines,
+		Line{'a', "ice-ufrag:" + c.Ufrag},
+		Line{'a', "ice-pwd:" + c.Pwd},
+		Line{'a', hostCandidate(1, addr, port)})
+	if !mux {
+		lines = append(lines, Line{'a', hostCandidate(2, addr, rtcpPort)})
+	}
+	return append(lines, Line{'a', "end-of-candidates"})
+}
+
+// hostCandidate formats a=candidate for a host candidate. Priority per
+// RFC 8445 §5.1.2.1: 2^24·126 (host) + 2^8·65535 (sole local preference) +
+// (256 − component).
+func hostCandidate(component int, addr netip.Addr, port int) string {
+	var buf [96]byte
+	b := append(buf[:0], "candidate:1 "...)
+	b = strconv.AppendInt(b, int64(component), 10)
+	b = append(b, " UDP "...)
+	b = strconv.AppendInt(b, 1<<24*126+1<<8*65535+256-int64(component), 10)
+	b = append(b, ' ')
+	b = addr.AppendTo(b)
+	b = append(b, ' ')
+	b = strconv.AppendInt(b, int64(port), 10)
+	b = append(b, " typ host"...)
+	return string(b)
 }

@@ -69,6 +69,9 @@ const leaky = "v=0\r\n" +
 	"a=rtpmap:0 PCMU/8000\r\n" +
 	"a=rtpmap:8 PCMA/8000\r\n" +
 	"a=rtpmap:101 telephone-event/8000\r\n" +
+	"a=X-Nat:10.99.1.3:10000\r\n" +
+	"a=ssrc:11 cname:jdoe.secret@pbx7.inside.example.net\r\n" +
+	"a=x-session:8675309123\r\n" +
 	"m=video 10002 RTP/AVP 96\r\n" +
 	"c=IN IP6 fd00:99::7\r\n" +
 	"c=IN IP6 fd00:99::8\r\n" +
@@ -107,6 +110,19 @@ func TestRewriteLeak(t *testing.T) {
 	}
 	if s := mustParse(t, out); len(s.Media) != 3 {
 		t.Errorf("m= lines: %d, want 3", len(s.Media))
+	}
+	for _, kept := range []string{"a=rtpmap:0 PCMU/8000\r\n", "a=rtpmap:96 H264/90000\r\n", "m=image 30004 udptl t38\r\n"} {
+		if !strings.Contains(out, kept) {
+			t.Errorf("output lost %q:\n%s", kept, out)
+		}
+	}
+	// Without the scrubber, the unknown attributes leak: the safety net is
+	// what removes them.
+	out, _ = rewriteString(t, leaky, func(p *RewriteParams) { p.NoScrub = true })
+	for _, l := range []string{"a=X-Nat:10.99.1.3", "a=ssrc:11 cname:jdoe.secret", "a=x-session:8675309123"} {
+		if !strings.Contains(out, l) {
+			t.Errorf("NoScrub output should hold %q:\n%s", l, out)
+		}
 	}
 
 	// The check can fail: with ICE kept, the candidates leak.
@@ -157,6 +173,24 @@ func TestOriginVersion(t *testing.T) {
 	}
 	if o.Version() != 12 {
 		t.Errorf("Version() = %d", o.Version())
+	}
+	// An SDP stamped but never sent is undone: the next one sent moves the
+	// version by exactly one over what the peer saw.
+	if got := send(held); got != "13" {
+		t.Errorf("unsent hold: version %s, want 13", got)
+	}
+	if !o.Revert() || o.Revert() {
+		t.Fatal("Revert should undo exactly one Stamp")
+	}
+	if got := send(offer); got != "12" {
+		t.Errorf("after Revert, same SDP as last sent: version %s, want 12", got)
+	}
+	if got := send(held); got != "13" {
+		t.Errorf("after Revert, changed SDP: version %s, want 13", got)
+	}
+	first := NewOrigin("", 1, 5, relay4)
+	if first.Revert() {
+		t.Error("Revert with nothing stamped")
 	}
 	// Another leg has its own state.
 	o2 := NewOrigin("sbc", 9, 1, relay6)
@@ -290,6 +324,12 @@ func TestRewriteParamsErrors(t *testing.T) {
 		{"too few streams", func(p *RewriteParams) { p.Streams = nil }},
 		{"too many streams", func(p *RewriteParams) { p.Streams = make([]StreamParams, 2) }},
 		{"zoned stream address", func(p *RewriteParams) { p.Streams[0].Addr = netip.MustParseAddr("fe80::1%eth0") }},
+		{"ICE-lite ufrag too short", func(p *RewriteParams) { p.ICELite = &ICECredentials{"abc", strings.Repeat("p", 22)} }},
+		{"ICE-lite pwd too short", func(p *RewriteParams) { p.ICELite = &ICECredentials{"abcd", strings.Repeat("p", 21)} }},
+		{"ICE-lite bad char", func(p *RewriteParams) { p.ICELite = &ICECredentials{"ab:d", strings.Repeat("p", 22)} }},
+		{"ICE-lite with KeepICE", func(p *RewriteParams) {
+			p.ICELite, p.KeepICE = &ICECredentials{"abcd", strings.Repeat("p", 22)}, true
+		}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -338,9 +378,38 @@ func TestRewriteConnection(t *testing.T) {
 		},
 		{
 			name: "DropAttributes and unknown types",
-			in:   crlf("v=0", "o=- 1 1 IN IP4 h.example.com", "s=", "c=IN IP4 192.0.2.1", "t=0 0", "a=tool:Vendor 1.0", "q=what", "m=audio 1 RTP/AVP 0", "a=X-Nat:10.0.0.1", "a=label:1"),
-			edit: func(p *RewriteParams) { p.DropAttributes = []string{"TOOL", "x-nat"} },
-			want: crlf("s=-", "c=IN IP4 203.0.113.5", "t=0 0", "m=audio 30000 RTP/AVP 0", "a=label:1"),
+			in:   crlf("v=0", "o=- 1 1 IN IP4 h.example.com", "s=", "c=IN IP4 192.0.2.1", "t=0 0", "a=tool:Vendor 1.0", "q=what", "m=audio 1 RTP/AVP 0", "a=X-Nat:10.0.0.1", "a=", "a=label:1"),
+			edit: func(p *RewriteParams) { p.DropAttributes = []string{"TOOL", "x-nat", ""} },
+			want: crlf("s=-", "c=IN IP4 203.0.113.5", "t=0 0", "m=audio 30000 RTP/AVP 0", "a=", "a=label:1"),
+		},
+		{
+			name: "scrubber ignores short identifiers and keeps the relay's address",
+			in:   crlf("v=0", "o=- 1 1 IN IP4 203.0.113.5", "s=", "c=IN IP4 192.0.2.1", "t=0 0", "m=audio 1 RTP/AVP 0", "a=ssrc:1 cname:-", "a=x-relay:203.0.113.5"),
+			want: crlf("s=-", "c=IN IP4 203.0.113.5", "t=0 0", "m=audio 30000 RTP/AVP 0", "a=ssrc:1 cname:-", "a=x-relay:203.0.113.5"),
+		},
+		{
+			name: "session-level a=rtcp is not an RFC 3605 place and goes",
+			in:   crlf("v=0", "o=- 1 1 IN IP4 h.example.com", "s=", "c=IN IP4 192.0.2.1", "t=0 0", "a=rtcp:9 IN IP4 192.0.2.77", "m=audio 1 RTP/AVP 0"),
+			edit: func(p *RewriteParams) { p.NoScrub = true },
+			want: crlf("s=-", "c=IN IP4 203.0.113.5", "t=0 0", "m=audio 30000 RTP/AVP 0"),
+		},
+		{
+			name: "ICE trickle placeholder gets the relay address",
+			in:   crlf("v=0", "o=- 1 1 IN IP4 h.example.com", "s=", "t=0 0", "a=ice-ufrag:abcd", "m=audio 9 UDP/TLS/RTP/SAVPF 0", "c=IN IP4 0.0.0.0", "a=rtcp-mux"),
+			want: crlf("s=-", "t=0 0", "m=audio 30000 UDP/TLS/RTP/SAVPF 0", "c=IN IP4 203.0.113.5", "a=rtcp-mux"),
+		},
+		{
+			name: "ICE-lite without rtcp-mux: two components; rejected stream none",
+			in:   crlf("v=0", "o=- 1 1 IN IP4 h.example.com", "s=", "c=IN IP4 192.0.2.1", "t=0 0", "a=ice-ufrag:theirs", "m=audio 1 RTP/AVP 0", "a=candidate:1 1 UDP 1 192.0.2.1 1 typ host", "m=video 0 RTP/AVP 31"),
+			edit: func(p *RewriteParams) {
+				p.ICELite = &ICECredentials{"SbCu", "SbCpassword0123456789+/"}
+				p.Streams[0].RTCPPort = 30007
+			},
+			want: crlf("s=-", "c=IN IP4 203.0.113.5", "t=0 0", "a=ice-lite", "m=audio 30000 RTP/AVP 0", "a=rtcp:30007",
+				"a=ice-ufrag:SbCu", "a=ice-pwd:SbCpassword0123456789+/",
+				"a=candidate:1 1 UDP 2130706431 203.0.113.5 30000 typ host",
+				"a=candidate:1 2 UDP 2130706430 203.0.113.5 30007 typ host",
+				"a=end-of-candidates", "m=video 0 RTP/AVP 31"),
 		},
 		{
 			name: "SessionName",
@@ -395,6 +464,10 @@ func TestRemote(t *testing.T) {
 			StreamInfo{Media: "audio", Proto: "RTP/AVP", Addr: netip.AddrPortFrom(netip.Addr{}, 5000), Host: "media.example.com"}},
 		{"rejected", head + "m=video 0 RTP/AVP 31\r\n",
 			StreamInfo{Media: "video", Proto: "RTP/AVP", Addr: ap("192.0.2.1:0"), Rejected: true}},
+		{"ICE trickle placeholder is not hold", head + "m=audio 9 UDP/TLS/RTP/SAVPF 0\r\nc=IN IP4 0.0.0.0\r\na=ice-ufrag:abcd\r\na=ice-pwd:p\r\n",
+			StreamInfo{Media: "audio", Proto: "UDP/TLS/RTP/SAVPF", Addr: ap("0.0.0.0:9"), RTCP: ap("0.0.0.0:10"), ICE: true, ICEUfrag: "abcd", ICEPwd: "p"}},
+		{"ICE with 0.0.0.0 on a real port is hold", head + "a=ice-pwd:sp\r\nm=audio 5000 RTP/AVP 0\r\nc=IN IP4 0.0.0.0\r\na=ice-ufrag:abcd\r\n",
+			StreamInfo{Media: "audio", Proto: "RTP/AVP", Addr: ap("0.0.0.0:5000"), RTCP: ap("0.0.0.0:5001"), ICE: true, ICEUfrag: "abcd", ICEPwd: "sp", Hold: true}},
 		{"ptime", head + "m=audio 5000 RTP/AVP 0\r\na=ptime:30\r\n",
 			StreamInfo{Media: "audio", Proto: "RTP/AVP", Addr: ap("192.0.2.1:5000"), RTCP: ap("192.0.2.1:5001"), Ptime: 30}},
 	}
@@ -412,8 +485,8 @@ func TestRemote(t *testing.T) {
 		})
 	}
 	// Codecs: rtpmap, static table, unknown dynamic.
-	s := mustParse(t, head+"m=audio 5000 RTP/AVP 96 8 97\r\na=rtpmap:96 opus/48000/2\r\n")
-	want := []Codec{{96, "opus", 48000, 2}, {8, "PCMA", 8000, 1}, {PT: 97}}
+	s := mustParse(t, head+"m=audio 5000 RTP/AVP 96 8 97 18\r\na=rtpmap:96 opus/48000/2\r\na=fmtp:96 useinbandfec=1\r\na=fmtp:18 annexb=no\r\na=fmtp:97 x=1\r\n")
+	want := []Codec{{96, "opus", 48000, 2, "useinbandfec=1"}, {8, "PCMA", 8000, 1, ""}, {PT: 97, Fmtp: "x=1"}, {18, "G729", 8000, 1, "annexb=no"}}
 	if got := Remote(s)[0].Codecs; !slices.Equal(got, want) {
 		t.Errorf("codecs %+v, want %+v", got, want)
 	}

@@ -34,7 +34,7 @@ func (l Line) Attr() (name, value string, hasValue, ok bool) {
 // names are case-sensitive tokens, RFC 8866 §5.13, but equipment varies in
 // case, so the comparison ignores it).
 func (l Line) isAttr(name string) bool {
-	if l.Type != 'a' || len(l.Value) < len(name) {
+	if l.Type != 'a' || name == "" || len(l.Value) < len(name) || l.Value[0]|0x20 != name[0]|0x20 {
 		return false
 	}
 	if len(l.Value) > len(name) && l.Value[len(name)] != ':' {
@@ -94,7 +94,8 @@ func Parse(b []byte) (*Session, error) {
 }
 
 // Unmarshal parses b into s, reusing the slices s already has. All strings in
-// s are substrings of one copy of b, so s never aliases b.
+// s are substrings of one copy of b, so s never aliases b. On error the
+// content of s is unspecified. A Session is not safe for concurrent use.
 //
 // It is strict where garbage must be refused (missing v=/o=/s=, malformed o=,
 // m=, c=, a=rtpmap or a=rtcp, bad ports, control characters) and lenient where

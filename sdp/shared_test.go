@@ -2,6 +2,7 @@ package sdp
 
 import (
 	"bytes"
+	"errors"
 	"net/netip"
 	"os"
 	"path/filepath"
@@ -70,5 +71,55 @@ func TestRFC5118SDP(t *testing.T) {
 				}
 			})
 		}
+	}
+}
+
+// TestRFC4475SDP parses every SDP body of the RFC 4475 torture messages
+// (those whose body starts with v=0). All parse and serialise back to the
+// same bytes, except mismatch02, whose body has no s= (RFC 8866 §5.3), and
+// test.sip, whose body is not SDP.
+func TestRFC4475SDP(t *testing.T) {
+	dir := filepath.Join(testenv.SharedDir(t), "rfc4475")
+	files, err := filepath.Glob(filepath.Join(dir, "*.sip"))
+	if err != nil || len(files) == 0 {
+		testenv.Missing(t, "RFC 4475 messages in "+dir)
+	}
+	wantErr := map[string]error{
+		"mismatch02.sip": ErrNoSessionName, // no s=
+		"test.sip":       ErrSyntax,        // "testing=123"
+	}
+	n := 0
+	for _, f := range files {
+		msg, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		i := bytes.Index(msg, []byte("\r\n\r\n"))
+		if i < 0 || !bytes.HasPrefix(msg[i+4:], []byte("v=0")) {
+			continue
+		}
+		body := msg[i+4:]
+		n++
+		name := filepath.Base(f)
+		t.Run(name, func(t *testing.T) {
+			s, err := Parse(body)
+			if want := wantErr[name]; want != nil || err != nil {
+				if !errors.Is(err, want) {
+					t.Fatalf("err = %v, want %v", err, want)
+				}
+				return
+			}
+			// Trailing blank lines (multi01) are skipped.
+			want := append(bytes.TrimRight(body, "\r\n"), "\r\n"...)
+			if got := s.AppendTo(nil); !bytes.Equal(got, want) {
+				t.Errorf("round trip differs:\n%q\nwant\n%q", got, want)
+			}
+			if err := Rewrite(s, params(s)); err != nil {
+				t.Fatal(err)
+			}
+		})
+	}
+	if n < 15 {
+		t.Errorf("only %d SDP bodies found in the RFC 4475 corpus, want ≥ 15", n)
 	}
 }

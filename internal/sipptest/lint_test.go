@@ -41,7 +41,7 @@ func readScenario(t *testing.T, path string) scenarioXML {
 // only initial requests, CANCEL and the ACK of a non-2xx response use the
 // address the call was started with (RFC 3261 9.1, 17.1.1.3).
 func TestScenarioLint(t *testing.T) {
-	files, err := filepath.Glob(filepath.Join(Dir(t), "*.xml"))
+	files, err := filepath.Glob(filepath.Join(ScenarioDir(t), "*.xml"))
 	if err != nil || len(files) == 0 {
 		t.Fatalf("no scenarios: %v", err)
 	}

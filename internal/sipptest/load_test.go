@@ -43,3 +43,34 @@ func TestLoadPairRTT(t *testing.T) {
 		t.Errorf("outgoing calls %d, want %d", got, calls)
 	}
 }
+
+// TestLoadPairRamp raises the rate in steps, as the bench does, and checks
+// that the statistics rows show the target rate climbing to its maximum
+// while every call still succeeds.
+func TestLoadPairRamp(t *testing.T) {
+	const calls = 30
+	ctx, cancel := context.WithTimeout(context.Background(), 45*time.Second)
+	defer cancel()
+	uas, uac := RunPair(ctx, t,
+		Config{Scenario: Scenario(t, "uas-load"), Local: netip.AddrPortFrom(uasIP, 0), Calls: calls},
+		Config{Scenario: Scenario(t, "uac-load"), Local: netip.AddrPortFrom(uacIP, 0), Calls: calls,
+			Rate: 10, Ramp: Ramp{Increase: 10, Interval: 400 * time.Millisecond, Max: 30, Hold: true},
+			CallDuration: 20 * time.Millisecond, StatInterval: 200 * time.Millisecond})
+	uac.ExpectCalls(t, calls)
+	uas.ExpectCalls(t, calls)
+	var rates []float64
+	for _, r := range uac.Rows {
+		if len(rates) == 0 || rates[len(rates)-1] != r.TargetRate {
+			rates = append(rates, r.TargetRate)
+		}
+	}
+	for i := 1; i < len(rates); i++ {
+		if rates[i] < rates[i-1] {
+			t.Errorf("target rate fell: %v", rates)
+		}
+	}
+	if len(rates) < 2 || rates[0] != 10 || rates[len(rates)-1] > 30 {
+		t.Errorf("target rates %v: want a climb from 10 towards 30", rates)
+	}
+	t.Logf("target rates per row: %v", rates)
+}

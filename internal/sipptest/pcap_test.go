@@ -22,7 +22,7 @@ func TestPcmuPcapGolden(t *testing.T) {
 	if err := WriteRTPPcap(&buf, PcmuPcap); err != nil {
 		t.Fatal(err)
 	}
-	path := filepath.Join(Dir(t), "pcap", "pcmu-1s.pcap")
+	path := filepath.Join(ScenarioDir(t), "pcap", "pcmu-1s.pcap")
 	if *update {
 		if err := os.WriteFile(path, buf.Bytes(), 0o644); err != nil {
 			t.Fatal(err)

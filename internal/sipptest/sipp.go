@@ -70,6 +70,8 @@ type Config struct {
 	// Rate is the call rate (-r) per RatePeriod (-rp, default 1 s); UAC only.
 	Rate       float64
 	RatePeriod time.Duration
+	// Ramp raises the call rate step by step (UAC only); zero means none.
+	Ramp Ramp
 	// MaxConcurrent caps simultaneous calls (-l); 0 leaves SIPp's default.
 	MaxConcurrent int
 	// CallDuration is the length of each <pause/> without milliseconds (-d).
@@ -113,6 +115,17 @@ type Config struct {
 	ExtraArgs []string
 }
 
+// Ramp is a stepped call-rate increase: Increase calls per second more every
+// Interval (-rate_increase, -rate_interval) up to Max (-rate_max). SIPp quits
+// when Max is reached unless Hold (-no_rate_quit), when it keeps placing
+// calls at Max until Calls or Timeout ends the run.
+type Ramp struct {
+	Increase float64
+	Interval time.Duration
+	Max      float64
+	Hold     bool
+}
+
 // Process is one running SIPp.
 type Process struct {
 	cfg    Config
@@ -144,8 +157,8 @@ type Result struct {
 	Dir string
 }
 
-// Dir returns the directory of scripts/sipp in the repository.
-func Dir(tb testing.TB) string {
+// ScenarioDir returns the directory of scripts/sipp in the repository.
+func ScenarioDir(tb testing.TB) string {
 	tb.Helper()
 	return filepath.Join(testenv.RepoRoot(tb), "scripts", "sipp")
 }
@@ -154,7 +167,7 @@ func Dir(tb testing.TB) string {
 // it does not exist.
 func Scenario(tb testing.TB, name string) string {
 	tb.Helper()
-	p := filepath.Join(Dir(tb), name+".xml")
+	p := filepath.Join(ScenarioDir(tb), name+".xml")
 	if _, err := os.Stat(p); err != nil {
 		tb.Fatalf("sipptest: scenario %s: %v", name, err)
 	}
@@ -451,6 +464,18 @@ func (c *Config) args() []string {
 		}
 		if c.RatePeriod > 0 {
 			a = append(a, "-rp", ms(c.RatePeriod))
+		}
+		if r := c.Ramp; r.Increase > 0 {
+			a = append(a, "-rate_increase", strconv.FormatFloat(r.Increase, 'f', -1, 64))
+			if r.Interval > 0 {
+				a = append(a, "-rate_interval", ms(r.Interval)+"ms")
+			}
+			if r.Max > 0 {
+				a = append(a, "-rate_max", strconv.FormatFloat(r.Max, 'f', -1, 64))
+			}
+			if r.Hold {
+				a = append(a, "-no_rate_quit")
+			}
 		}
 	}
 	if c.MaxConcurrent > 0 {
