@@ -85,3 +85,18 @@ func TestAllocs(t *testing.T) {
 		t.Errorf("GetHeader allocates %v times, want 0", n)
 	}
 }
+
+// BenchmarkValidate measures the UAS checks on a typical INVITE (it parses
+// Via, From, To, Call-ID, CSeq, Max-Forwards, Contact and the Request-URI).
+func BenchmarkValidate(b *testing.B) {
+	m, err := Parse([]byte(siptest.TypicalInvite))
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		if v := Validate(m); !v.OK() {
+			b.Fatal(v)
+		}
+	}
+}

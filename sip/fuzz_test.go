@@ -66,7 +66,10 @@ func TestFuzzSeedsCommitted(t *testing.T) {
 // panic, and that every message Parse accepts serializes to bytes that parse
 // again to a fixed point: Parse(AppendTo(Parse(b))) serializes identically,
 // frames as one whole message, and (for a message without defects) carries
-// the same fields.
+// the same fields. The package has other fuzz targets (FuzzParseURI, ...),
+// so anchor the pattern:
+//
+//	go test -run='^$' -fuzz='^FuzzParse$' -fuzztime=10m -parallel=1 ./sip/
 func FuzzParse(f *testing.F) {
 	for _, s := range fuzzSeeds {
 		f.Add([]byte(s))
@@ -90,6 +93,13 @@ func checkRoundTrip(t *testing.T, b []byte) {
 		// FrameLen and Parse must agree on where a message ends.
 		if _, err := Parse(b[:n]); errors.Is(err, ErrNoHeaderEnd) || errors.Is(err, ErrContentLength) {
 			t.Fatalf("FrameLen framed %d octets that Parse cannot delimit: %v", n, err)
+		}
+		// A stream delivers the message in pieces: every shorter prefix
+		// must ask for more data, never fail or frame something else.
+		for _, k := range [...]int{n - 1, n / 2, n / 3, len(b) % n} {
+			if pn, perr := FrameLen(b[:k]); pn != 0 || perr != nil {
+				t.Fatalf("FrameLen(prefix %d of a %d-octet message) = %d, %v", k, n, pn, perr)
+			}
 		}
 	}
 	m, err := Parse(b)

@@ -157,8 +157,9 @@ func Unquote(s string) string {
 	return string(b)
 }
 
-// Quote returns s as an RFC 3261 quoted-string, escaping '"' and '\' with
-// a backslash. CR and LF, which a quoted-string cannot carry, become SP.
+// Quote returns s as an RFC 3261 quoted-string, escaping '"', '\' and
+// control characters with a backslash (quoted-pair). CR and LF, which a
+// quoted-string cannot carry, become SP.
 func Quote(s string) string { return string(AppendQuoted(nil, s)) }
 
 // AppendQuoted appends s as an RFC 3261 quoted-string to b.
@@ -171,6 +172,10 @@ func AppendQuoted(b []byte, s string) []byte {
 		case '\r', '\n':
 			b = append(b, ' ')
 		default:
+			if c < 0x20 && c != '\t' || c == 0x7f {
+				// Not qdtext; a quoted-pair carries it (RFC 3261 §25.1).
+				b = append(b, '\\')
+			}
 			b = append(b, c)
 		}
 	}

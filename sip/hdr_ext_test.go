@@ -350,5 +350,22 @@ func TestParseHistoryInfoAndDiversion(t *testing.T) {
 		"<sip:a@b>;counter=100": ErrBadValue,
 		"<sip:a@b>;counter=x":   ErrBadValue,
 		"<sip:a@b>;limit=":      ErrBadValue,
+		"sip:a@b;counter=1":     ErrBadValue,
+	})
+}
+
+func TestParseRoute(t *testing.T) {
+	r, err := ParseRoute("<sip:p1.example.com;lr;ftag=x>;extra=1")
+	if err != nil || !r.URI.LR() || !r.Params.Has("extra") {
+		t.Errorf("ParseRoute = %+v, %v", r, err)
+	}
+	roundTrip(t, "route", r, ParseRoute)
+	if r, err := ParseRoute(`"proxy" <sip:p1.example.com;lr>`); err != nil || r.DisplayName() != "proxy" {
+		t.Errorf("ParseRoute(display) = %+v, %v", r, err)
+	}
+	badRows(t, "ParseRoute", ParseRoute, map[string]error{
+		"sip:p1.example.com;lr": ErrBadValue, // ;lr would become a header param
+		"<sip:p1.example.com":   ErrUnbalanced,
+		"":                      ErrBadValue,
 	})
 }

@@ -150,12 +150,15 @@ func (h HistoryInfo) Index() string { v, _ := h.Params.Get("index"); return v }
 // reason, counter, limit, privacy and screen parameters.
 type Diversion struct{ NameAddr }
 
-// ParseDiversion parses one diversion value; counter and limit must be
-// 1*2DIGIT (RFC 5806 §4).
+// ParseDiversion parses one diversion value: a name-addr (URI in <>) whose
+// counter and limit must be 1*2DIGIT (RFC 5806 §4).
 func ParseDiversion(s string) (Diversion, error) {
 	n, err := parseNameAddr(s, "diversion")
 	if err != nil {
 		return Diversion{}, err
+	}
+	if !n.Angle {
+		return Diversion{}, valErr("diversion", ErrBadValue, "URI must be a name-addr (in <>)")
 	}
 	for _, name := range [...]string{"counter", "limit"} {
 		if v, ok := n.Params.Get(name); ok && (!isDigits(v) || len(v) > 2) {

@@ -45,6 +45,19 @@ func ParseNameAddr(s string) (NameAddr, error) {
 	return parseNameAddr(s, "name-addr")
 }
 
+// ParseRoute parses one Route, Record-Route, Path or Service-Route entry:
+// name-addr *( SEMI rr-param ), where the URI MUST be in <> (RFC 3261
+// §20.30, §20.34; RFC 3327 §4; RFC 3608 §5). Accepting the addr-spec form
+// would silently turn ";lr" into a header parameter and break loose
+// routing.
+func ParseRoute(s string) (NameAddr, error) {
+	n, err := parseNameAddr(s, "route")
+	if err == nil && !n.Angle {
+		return NameAddr{}, valErr("route", ErrBadValue, "route URI must be enclosed in <>")
+	}
+	return n, err
+}
+
 func parseNameAddr(s, hdr string) (NameAddr, error) {
 	var n NameAddr
 	i := skipLWS(s, 0)

@@ -1,6 +1,7 @@
 package sip
 
 import (
+	"net/netip"
 	"strconv"
 	"strings"
 )
@@ -140,7 +141,8 @@ func ParseVia(s string) (Via, error) {
 		case strings.EqualFold(n, "received"):
 			// IPv4address / IPv6address, bracketed or not (RFC 5118 §4.5).
 			if _, ok := hostAddr(val); !ok {
-				if _, ok := hostAddr("[" + val + "]"); !ok || strings.IndexByte(val, ':') < 0 {
+				a, err := netip.ParseAddr(val)
+				if err != nil || !a.Is6() || a.Zone() != "" {
 					return Via{}, valErr("via", ErrBadValue, "bad received address")
 				}
 			}
@@ -160,11 +162,20 @@ func ParseVia(s string) (Via, error) {
 }
 
 // AppendTo appends the via-parm in canonical form
-// ("SIP/2.0/UDP host:port;params") to b.
+// ("SIP/2.0/UDP host:port;params") to b. An empty Proto or Version is
+// written as "SIP" / "2.0", so a Via built by hand needs only Transport,
+// Host, Port and Params.
 func (v Via) AppendTo(b []byte) []byte {
-	b = append(b, v.Proto...)
+	proto, version := v.Proto, v.Version
+	if proto == "" {
+		proto = "SIP" // a Via built by hand: RFC 3261 §20.42 sent-protocol
+	}
+	if version == "" {
+		version = "2.0"
+	}
+	b = append(b, proto...)
 	b = append(b, '/')
-	b = append(b, v.Version...)
+	b = append(b, version...)
 	b = append(b, '/')
 	b = append(b, v.Transport...)
 	b = append(b, ' ')

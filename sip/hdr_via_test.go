@@ -2,6 +2,7 @@ package sip
 
 import (
 	"errors"
+	"net/netip"
 	"testing"
 )
 
@@ -131,8 +132,26 @@ func (c Contact) equalForTest(o any) bool {
 }
 
 func TestParseViaAllocs(t *testing.T) {
-	in := "SIP/2.0/UDP 192.0.2.1:5060;branch=z9hG4bK776asdhds;rport;received=192.0.2.7"
-	if n := testing.AllocsPerRun(100, func() { _, _ = ParseVia(in) }); n != 0 {
-		t.Errorf("ParseVia allocates %v times, want 0", n)
+	for _, in := range []string{
+		"SIP/2.0/UDP 192.0.2.1:5060;branch=z9hG4bK776asdhds;rport;received=192.0.2.7",
+		"SIP/2.0/UDP [2001:db8::9:1];received=2001:db8::9:255;branch=z9hG4bKas3-111",
+	} {
+		if n := testing.AllocsPerRun(100, func() { _, _ = ParseVia(in) }); n != 0 {
+			t.Errorf("ParseVia(%q) allocates %v times, want 0", in, n)
+		}
+	}
+}
+
+func TestViaBuild(t *testing.T) {
+	v := Via{Transport: "TLS", Host: HostForAddr(netip.MustParseAddr("2001:db8::5")), Port: 5061}
+	v.Params.Set("branch", BranchMagic+"abc")
+	v.Params.Set("rport", "")
+	want := "SIP/2.0/TLS [2001:db8::5]:5061;branch=z9hG4bKabc;rport"
+	if got := v.String(); got != want {
+		t.Fatalf("String = %q, want %q", got, want)
+	}
+	w, err := ParseVia(want)
+	if p, ok := w.RPort(); err != nil || w.Branch() != "z9hG4bKabc" || !ok || p != 0 || w.Host != "[2001:db8::5]" {
+		t.Errorf("reparse = %+v, %v", w, err)
 	}
 }

@@ -23,6 +23,12 @@ type Params struct {
 	uri bool   // URI parameters: names may be %HH escaped
 }
 
+// MaxURIParams bounds the parameters (and, separately, the header
+// components) of one URI. Comparison is quadratic in their number, so an
+// unbounded count would let one crafted URI cost seconds; no real URI comes
+// near it.
+const MaxURIParams = 64
+
 // URIParams returns an empty parameter list whose names follow URI rules.
 func URIParams() Params { return Params{uri: true} }
 
@@ -172,16 +178,19 @@ func (p Params) String() string { return p.s }
 // ';', and returns them as a view of s. sip selects the checks of the
 // well-known SIP URI parameters (checkKnownURIParam).
 func parseURIParams(s string, sip bool) (Params, error) {
-	for r := s; r != ""; {
-		n, v, rest, hv := nextParam(r)
-		if n == "" || !validEscaped(n, cParam) {
+	for r, n := s, 0; r != ""; n++ {
+		if n == MaxURIParams {
+			return Params{}, uriErr("too many parameters")
+		}
+		name, v, rest, hv := nextParam(r)
+		if name == "" || !validEscaped(name, cParam) {
 			return Params{}, uriErr("bad parameter name")
 		}
 		if hv && (v == "" || !validEscaped(v, cParam)) {
 			return Params{}, uriErr("bad parameter value")
 		}
 		if sip {
-			if err := checkKnownURIParam(n, v, hv); err != nil {
+			if err := checkKnownURIParam(name, v, hv); err != nil {
 				return Params{}, err
 			}
 		}

@@ -77,6 +77,12 @@ func TestGrammarHelpers(t *testing.T) {
 	if got := Quote("a\"b\\c\r\nd"); got != `"a\"b\\c  d"` {
 		t.Errorf("Quote = %q", got)
 	}
+	for _, in := range []string{"BEL:\a NUL:\x00 DEL:\x7f", "tab\tok", "Ünïcödé", `"\`} {
+		q := Quote(in)
+		if scanQuoted(q, 0) != len(q) || Unquote(q) != in {
+			t.Errorf("Quote(%q) = %q does not scan back", in, q)
+		}
+	}
 	for _, c := range []struct {
 		in   string
 		want int

@@ -2,6 +2,7 @@ package sip
 
 import (
 	"bytes"
+	"slices"
 	"unsafe"
 )
 
@@ -188,6 +189,31 @@ func (m *Message) parse() error {
 			_, p = lineEnd(b, p)
 			break // the empty line ending the header section
 		}
+		// Fast path: a token name directly followed by ':' on one line
+		// without folding or stray CR, which is nearly every header line.
+		i := p
+		for i < len(b) && tokenChars[b[i]] {
+			i++
+		}
+		if i > p && i < len(b) && b[i] == ':' {
+			eol, next := lineEnd(b, i)
+			if next >= 0 && (next >= len(b) || !isSPHT(b[next])) {
+				vs, ve := trimWSP(b, i+1, eol)
+				if bytes.IndexByte(b[vs:ve], '\r') < 0 {
+					name := m.view(p, i)
+					if c, known := lookupName(name); known {
+						name = c
+						if c == "Content-Length" {
+							clCount++
+							clStart, clEnd = vs, ve
+						}
+					}
+					m.addParsed(Header{Name: name, Value: m.view(vs, ve), Raw: b[p:eol:eol]}, b[next:])
+					p = next
+					continue
+				}
+			}
+		}
 		f, ok := nextField(b, p)
 		if !ok {
 			return errf(ErrNoHeaderEnd, "")
@@ -230,7 +256,7 @@ func (m *Message) parse() error {
 				clStart, clEnd = 0, -1 // a folded Content-Length is not a number
 			}
 		}
-		m.Headers = append(m.Headers, Header{Name: name, Value: value, Raw: b[f.start:f.end:f.end]})
+		m.addParsed(Header{Name: name, Value: value, Raw: b[f.start:f.end:f.end]}, b[p:])
 	}
 	rest := b[p:]
 	switch clCount {
@@ -268,6 +294,16 @@ func (m *Message) parse() error {
 }
 
 // lineHasBareCR reports whether b contains a CR not followed by LF.
+// addParsed appends a parsed header. When the inline storage is full it
+// grows m.Headers once to fit every line left in rest (an upper bound on the
+// header lines still to come) instead of doubling repeatedly.
+func (m *Message) addParsed(h Header, rest []byte) {
+	if len(m.Headers) == cap(m.Headers) {
+		m.Headers = slices.Grow(m.Headers, bytes.Count(rest, []byte{'\n'})+1)
+	}
+	m.Headers = append(m.Headers, h)
+}
+
 func lineHasBareCR(b []byte) bool {
 	for i, c := range b {
 		if c == '\r' && (i+1 >= len(b) || b[i+1] != '\n') {

@@ -133,21 +133,21 @@ func (m *Message) Contacts() ([]Contact, error) { return parseList(m, "Contact",
 
 // Routes returns the Route set, topmost first (RFC 3261 §20.34).
 func (m *Message) Routes() ([]NameAddr, error) {
-	return parseList(m, "Route", nil, ParseNameAddr)
+	return parseList(m, "Route", nil, ParseRoute)
 }
 
 // RecordRoutes returns the Record-Route entries, topmost first (RFC 3261
 // §20.30).
 func (m *Message) RecordRoutes() ([]NameAddr, error) {
-	return parseList(m, "Record-Route", nil, ParseNameAddr)
+	return parseList(m, "Record-Route", nil, ParseRoute)
 }
 
 // Path returns the Path entries (RFC 3327 §4).
-func (m *Message) Path() ([]NameAddr, error) { return parseList(m, "Path", nil, ParseNameAddr) }
+func (m *Message) Path() ([]NameAddr, error) { return parseList(m, "Path", nil, ParseRoute) }
 
 // ServiceRoute returns the Service-Route entries (RFC 3608 §5).
 func (m *Message) ServiceRoute() ([]NameAddr, error) {
-	return parseList(m, "Service-Route", nil, ParseNameAddr)
+	return parseList(m, "Service-Route", nil, ParseRoute)
 }
 
 // PAssertedIdentity returns the P-Asserted-Identity entries (RFC 3325

@@ -399,3 +399,50 @@ func TestTypedRFC4475(t *testing.T) {
 		t.Errorf("lwsdisp From = %+v, %v", f, err)
 	}
 }
+
+// TestTypedRFC4475Valid reads every header of every RFC 4475 §3.1.1
+// "valid" message through the typed accessors: none may fail.
+func TestTypedRFC4475Valid(t *testing.T) {
+	dir := filepath.Join(testenv.SharedDir(t), "rfc4475")
+	for _, name := range []string{"wsinv", "intmeth", "esc01", "escnull", "esc02", "lwsdisp", "longreq", "dblreq", "semiuri", "transports", "mpart01", "unreason", "noreason"} {
+		b, err := os.ReadFile(filepath.Join(dir, name+".sip"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		m, err := Parse(b)
+		if err != nil {
+			t.Errorf("%s: Parse: %v", name, err)
+			continue
+		}
+		checks := map[string]func() error{
+			"Via":          func() error { _, err := m.Via(); return err },
+			"From":         func() error { _, err := m.From(); return err },
+			"To":           func() error { _, err := m.To(); return err },
+			"Call-ID":      func() error { _, err := m.CallID(); return err },
+			"CSeq":         func() error { _, err := m.CSeq(); return err },
+			"Contact":      func() error { _, err := m.Contacts(); return err },
+			"Route":        func() error { _, err := m.Routes(); return err },
+			"Record-Route": func() error { _, err := m.RecordRoutes(); return err },
+			"Require":      func() error { _, err := m.Require(); return err },
+			"Supported":    func() error { _, err := m.Supported(); return err },
+		}
+		if m.IsRequest() {
+			checks["Request-URI"] = func() error { _, err := m.ParsedRequestURI(); return err }
+		}
+		for hdr, f := range map[string]func() error{
+			"Max-Forwards":   func() error { _, err := m.MaxForwards(); return err },
+			"Content-Type":   func() error { _, err := m.ContentType(); return err },
+			"Content-Length": func() error { _, err := m.ContentLength(); return err },
+			"Expires":        func() error { _, err := m.Expires(); return err },
+		} {
+			if _, ok := m.GetHeader(hdr); ok {
+				checks[hdr] = f
+			}
+		}
+		for hdr, f := range checks {
+			if err := f(); err != nil {
+				t.Errorf("%s: %s: %v", name, hdr, err)
+			}
+		}
+	}
+}

@@ -29,7 +29,7 @@ type URI struct {
 	// reference ("[2001:db8::1]", RFC 5118). Empty for tel and opaque URIs.
 	Host string
 	// Port is 0 when absent (RFC 3261 §19.1.4: an absent port differs from
-	// an explicit 5060).
+	// an explicit 5060); an explicit ":0" is refused by ParseURI.
 	Port int
 	// Params are the uri-parameters (transport, user, method, ttl, maddr,
 	// lr, ...) or, for tel, the RFC 3966 par list (isub, ext,
@@ -236,8 +236,10 @@ func splitHostPort(hp string) (host string, port int, err error) {
 		return "", 0, uriErr("bad host")
 	}
 	if ps != "" {
+		// Port 0 is refused: it addresses nothing, and Port == 0 means
+		// "absent". Leading zeros are accepted and not kept.
 		p, ok := parseUint(ps, 65535)
-		if !ok {
+		if !ok || p == 0 {
 			return "", 0, uriErr("bad port")
 		}
 		port = int(p)
@@ -466,7 +468,10 @@ type URIHeaders struct {
 // parseURIHeaders checks headers = header *( "&" header ), header = hname
 // "=" hvalue (RFC 3261 §25.1).
 func parseURIHeaders(s string) (URIHeaders, error) {
-	for r := s; ; {
+	for r, i := s, 0; ; i++ {
+		if i == MaxURIParams {
+			return URIHeaders{}, uriErr("too many header components")
+		}
 		h, rest, more := strings.Cut(r, "&")
 		n, v, ok := strings.Cut(h, "=")
 		if !ok || n == "" || !validEscaped(n, cHnv) || !validHvalue(v) {
@@ -539,5 +544,51 @@ func (h *URIHeaders) Add(name, value string) {
 	h.s += name + "=" + value
 }
 
+// Del removes every header component called name (compared as Get does).
+// To drop them all (RFC 4475 §3.1.2.11 escruri: never forward escaped
+// headers of a Request-URI), assign URIHeaders{}.
+func (h *URIHeaders) Del(name string) {
+	var b strings.Builder
+	for n, v := range h.All() {
+		if escEqual(n, name, true) {
+			continue
+		}
+		if b.Len() > 0 {
+			b.WriteByte('&')
+		}
+		b.WriteString(n)
+		b.WriteByte('=')
+		b.WriteString(v)
+	}
+	h.s = b.String()
+}
+
 // String returns "hname=hvalue&..." (without the leading '?').
 func (h URIHeaders) String() string { return h.s }
+
+// Transport returns the transport parameter lower-cased ("udp", "tcp",
+// "tls", "sctp", "ws", "wss" or another token), or "" when absent
+// (RFC 3261 §19.1.1; RFC 3263 chooses one then).
+func (u URI) Transport() string {
+	v, ok := u.Params.Get("transport")
+	if !ok {
+		return ""
+	}
+	for i := 0; i < len(v); i++ {
+		if c := v[i]; c >= 'A' && c <= 'Z' {
+			return strings.ToLower(v)
+		}
+	}
+	return v
+}
+
+// LR reports the lr parameter: the URI is a loose-routing proxy
+// (RFC 3261 §16.12, §19.1.1).
+func (u URI) LR() bool { return u.Params.Has("lr") }
+
+// MAddr returns the maddr parameter ("" when absent): the address that
+// overrides the host for sending (RFC 3261 §19.1.1).
+func (u URI) MAddr() string { v, _ := u.Params.Get("maddr"); return v }
+
+// UserParam returns the user parameter ("phone", "ip", ... or "").
+func (u URI) UserParam() string { v, _ := u.Params.Get("user"); return v }

@@ -62,9 +62,32 @@ func (u URI) Equal(v URI) bool {
 	return escEqual(u.Opaque, v.Opaque, false)
 }
 
-// sipURIParams are the parameters that must match when present in either
-// URI (RFC 3261 §19.1.4); all others are compared only when in both.
-var sipURIParams = [...]string{"user", "ttl", "method", "maddr", "transport"}
+// isMustMatchParam reports the parameters that must match when present in
+// either URI (RFC 3261 §19.1.4: user, ttl, method, maddr, transport); all
+// others are compared only when in both.
+func isMustMatchParam(n string) bool {
+	if strings.IndexByte(n, '%') >= 0 {
+		for _, m := range [...]string{"user", "ttl", "method", "maddr", "transport"} {
+			if escEqual(n, m, true) {
+				return true
+			}
+		}
+		return false
+	}
+	switch len(n) {
+	case 3:
+		return strings.EqualFold(n, "ttl")
+	case 4:
+		return strings.EqualFold(n, "user")
+	case 5:
+		return strings.EqualFold(n, "maddr")
+	case 6:
+		return strings.EqualFold(n, "method")
+	case 9:
+		return strings.EqualFold(n, "transport")
+	}
+	return false
+}
 
 func sipEqual(u, v URI) bool {
 	// Userinfo is case-sensitive; everything else is case-insensitive.
@@ -74,18 +97,27 @@ func sipEqual(u, v URI) bool {
 	if u.Port != v.Port || !hostEqual(u.Host, v.Host) {
 		return false
 	}
-	for _, name := range sipURIParams {
-		a, aok := u.Params.Get(name)
-		b, bok := v.Params.Get(name)
-		if aok != bok || aok && !escEqual(a, b, true) {
+	// One pass over each side's parameters. A repeated name counts by its
+	// first occurrence (the prefix before it does not hold the name).
+	for r := u.Params.s; r != ""; {
+		n, a, rest, _ := nextParam(r)
+		first := !(Params{s: u.Params.s[:len(u.Params.s)-len(r)], uri: true}).Has(n)
+		r = rest
+		if !first {
+			continue
+		}
+		b, ok := v.Params.Get(n)
+		switch {
+		case ok && !escEqual(a, b, true):
+			return false
+		case !ok && isMustMatchParam(n):
 			return false
 		}
 	}
-	for n := range u.Params.All() {
-		// A repeated name counts by its first occurrence on both sides.
-		a, _ := u.Params.Get(n)
-		b, ok := v.Params.Get(n)
-		if ok && !escEqual(a, b, true) {
+	for r := v.Params.s; r != ""; {
+		n, _, rest, _ := nextParam(r)
+		r = rest
+		if isMustMatchParam(n) && !u.Params.Has(n) {
 			return false
 		}
 	}

@@ -2,6 +2,8 @@ package sip
 
 import (
 	"errors"
+	"fmt"
+	"strings"
 	"testing"
 )
 
@@ -78,6 +80,7 @@ func TestParseURI(t *testing.T) {
 		"sip:user@exa%6Dple.com", // escapes are not allowed in the host (esc01)
 		"sip:user@example.com:",  // empty port
 		"sip:user@example.com:65536",
+		"sip:user@example.com:0",
 		"sip:user@example.com:5o60",
 		"sip:user@1.2.3.999",
 		"sip:user@-host.com",
@@ -116,6 +119,25 @@ func TestParseURI(t *testing.T) {
 			t.Errorf("ParseURI(%q) = %+v, want an error", s, u)
 		} else if !errors.Is(err, ErrBadURI) {
 			t.Errorf("ParseURI(%q) error %v does not wrap ErrBadURI", s, err)
+		}
+	}
+}
+
+func TestURILimits(t *testing.T) {
+	p64 := strings.Repeat(";a", MaxURIParams)
+	h64 := "?a=1" + strings.Repeat("&a=1", MaxURIParams-1)
+	var tel strings.Builder
+	for i := range MaxURIParams {
+		fmt.Fprintf(&tel, ";p%d", i)
+	}
+	for _, s := range []string{"sip:h" + p64, "sip:h" + h64, "tel:+1" + tel.String()} {
+		if _, err := ParseURI(s); err != nil {
+			t.Errorf("%d params/headers rejected: %v", MaxURIParams, err)
+		}
+	}
+	for _, s := range []string{"sip:h" + p64 + ";b", "sip:h" + h64 + "&b=1", "tel:+1" + tel.String() + ";x"} {
+		if _, err := ParseURI(s); !errors.Is(err, ErrBadURI) {
+			t.Errorf("more than %d params/headers accepted", MaxURIParams)
 		}
 	}
 }
@@ -189,6 +211,14 @@ func TestURIAccessors(t *testing.T) {
 	}
 	if h.Headers.Len() != 2 {
 		t.Errorf("Headers.Len = %d", h.Headers.Len())
+	}
+	h.Headers.Del("ROUTE")
+	if h.Headers.String() != "subject=hi" || h.String() != "sip:a@b?subject=hi" {
+		t.Errorf("after Del: %q", h.String())
+	}
+	h.Headers.Del("subject")
+	if h.Headers.Len() != 0 || h.String() != "sip:a@b" {
+		t.Errorf("after second Del: %q", h.String())
 	}
 }
 
@@ -328,5 +358,22 @@ func TestParseURIAllocs(t *testing.T) {
 	})
 	if n != 0 {
 		t.Errorf("ParseURI allocates %v times, want 0", n)
+	}
+}
+
+func TestURIConvenience(t *testing.T) {
+	u := mustURI(t, "sip:+1555@gw.example.com;user=phone;transport=TCP;lr;maddr=192.0.2.1")
+	if u.Transport() != "tcp" || !u.LR() || u.MAddr() != "192.0.2.1" || u.UserParam() != "phone" {
+		t.Errorf("accessors: %q %v %q %q", u.Transport(), u.LR(), u.MAddr(), u.UserParam())
+	}
+	v := mustURI(t, "sips:a@b")
+	if v.Transport() != "" || v.LR() || v.MAddr() != "" || !v.IsSIP() || !v.IsSIPS() || v.IsTel() {
+		t.Errorf("absent accessors on %s", v)
+	}
+	if w := mustURI(t, "tel:+1"); !w.IsTel() || w.IsSIP() {
+		t.Error("tel scheme")
+	}
+	if n := testing.AllocsPerRun(20, func() { _ = mustURI(t, "sip:h;transport=udp").Transport() }); n != 0 {
+		t.Errorf("Transport allocates %v", n)
 	}
 }

@@ -152,7 +152,7 @@ var singleValued = [...]string{"From", "To", "Call-ID", "CSeq", "Max-Forwards", 
 //
 //  1. defects Parse recorded (a header line without colon, Content-Length
 //     larger than the datagram, RFC 3261 §18.3): 400;
-//  2. SIP-Version other than 2.0: 505 (§8.2.2... §7.1, RFC 4475 badvers);
+//  2. SIP-Version other than 2.0: 505 (RFC 3261 §7.1, §21.5.6; RFC 4475 badvers);
 //  3. mandatory headers To, From, CSeq, Call-ID, Via (§8.1.1; Max-Forwards
 //     may be absent for RFC 2543 peers, RFC 4475 inv2543): 400 naming all
 //     missing; single-value headers repeated (multi01): 400; unparseable
@@ -170,7 +170,8 @@ var singleValued = [...]string{"From", "To", "Call-ID", "CSeq", "Max-Forwards", 
 //     Unsupported (§8.2.2.3; not for ACK and CANCEL);
 //  9. Max-Forwards 0 with Rules.Proxy: 483 (§16.3).
 //
-// An ACK is never answered (§17.1.1.3): any answer becomes Drop. A response
+// An ACK is never answered (RFC 3261 §17: ACK has no response): any answer
+// becomes Drop. A response
 // failing checks 1 to 3 is dropped (§18.1.2, RFC 4475 scalarlg, bigcode).
 func (r *Rules) Validate(m *Message) Verdict {
 	v := r.validate(m)
@@ -272,7 +273,9 @@ func checkHeaders(m *Message) Verdict {
 		switch h.Name {
 		case "Via":
 			var vias []string
-			if vias, err = SplitList(buf[:0], h.Value); err == nil {
+			if vias, err = SplitList(buf[:0], h.Value); err == nil && len(vias) == 0 {
+				err = errEmptyVia
+			} else if err == nil {
 				for _, s := range vias {
 					var via Via
 					if via, err = ParseVia(s); err != nil {
@@ -314,6 +317,8 @@ func checkHeaders(m *Message) Verdict {
 	}
 	return Verdict{}
 }
+
+var errEmptyVia = errors.New("empty Via")
 
 func eachElement(buf []string, v string, f func(string) error) error {
 	elems, err := SplitList(buf, v)

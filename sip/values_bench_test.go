@@ -1,6 +1,10 @@
 package sip
 
-import "testing"
+import (
+	"testing"
+
+	"github.com/sbc-project/sbc/sip/siptest"
+)
 
 // Benchmarks of the value parsers. Each reports allocations; the baseline
 // for ratios is BenchmarkSplitList (one pass over a similar-sized value).
@@ -98,4 +102,25 @@ func mustURIB(b *testing.B, s string) URI {
 		b.Fatal(err)
 	}
 	return u
+}
+
+// BenchmarkTypedAccess reads the headers a proxy core needs from a parsed
+// INVITE through the typed accessors (the message parse itself excluded).
+func BenchmarkTypedAccess(b *testing.B) {
+	m, err := Parse([]byte(siptest.TypicalInvite))
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		_, e1 := m.TopVia()
+		_, e2 := m.From()
+		_, e3 := m.To()
+		_, e4 := m.CallID()
+		_, e5 := m.CSeq()
+		_, e6 := m.MaxForwards()
+		if e1 != nil || e2 != nil || e3 != nil || e4 != nil || e5 != nil || e6 != nil {
+			b.Fatal(e1, e2, e3, e4, e5, e6)
+		}
+	}
 }
