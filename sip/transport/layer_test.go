@@ -673,3 +673,26 @@ func TestGarbageSurvival(t *testing.T) {
 		}
 	}
 }
+
+// RFC 3261 §18.2.2: when the connection a request came on has closed, the
+// response opens a connection to the received address and sent-by port.
+func TestTCPResponseAfterConnectionClosed(t *testing.T) {
+	sa, sb := newSink(), newSink()
+	a := newLayer(t, sa, transport.Limits{}, transport.ListenerConfig{Interface: "a", Transport: transport.TCP, Addr: loop4})
+	b := newLayer(t, sb, transport.Limits{}, transport.ListenerConfig{Interface: "b", Transport: transport.TCP, Addr: loop4})
+	c := dialTCP(t, addrOf(b, transport.TCP))
+	c.Write([]byte(request("OPTIONS", fmt.Sprintf("SIP/2.0/TCP 127.0.0.1:%d;branch=z9hG4bKgone", addrOf(a, transport.TCP).Port()), "gone")))
+	in := sb.next(t)
+	c.Close()
+	eventually(t, func() bool { return b.Stats().ConnsClosed == 1 })
+	if err := b.Respond(in.Flow, response(t, in.Msg, 200)); err != nil {
+		t.Fatal(err)
+	}
+	r := sa.next(t)
+	if id, _ := r.Msg.GetHeader("Call-ID"); r.Msg.StatusCode != 200 || id != "gone" {
+		t.Fatalf("got %s", r.Msg)
+	}
+	if b.Stats().ConnsOpened != 2 {
+		t.Fatalf("stats %+v", b.Stats())
+	}
+}
