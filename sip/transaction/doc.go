@@ -44,6 +44,16 @@
 // arrived. ACK for a 2xx is not a transaction: build it and send it with
 // m.Send or m.SendOn.
 //
+// Concurrency: no goroutine per transaction. The Manager runs one goroutine,
+// the Clock's ticker driving a hashed timer wheel (10 ms ticks, 4096 slots);
+// every transaction embeds its two timers, so arming never allocates.
+// Messages are handled on the transport's reading goroutines; transactions
+// live in 64 sharded maps. Lock order: a transaction's lock before a shard's.
+// Memory is bounded by MaxServerTransactions (stateless 503 beyond it), by
+// Timer C for INVITE client transactions stuck in Proceeding, and by a guard
+// on server transactions the TU never answers (64*T1 for non-INVITE, 408
+// after Timer C plus 64*T1 for INVITE).
+//
 // Timers use T1, T2 and T4 from Config (defaults 500 ms, 4 s, 5 s) and are
 // only armed for retransmission on unreliable transports. Inject
 // transactiontest.FakeClock as Config.Clock to drive them in tests.

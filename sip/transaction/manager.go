@@ -267,15 +267,11 @@ func parseInfo(msg *sip.Message, dialog bool) (info, error) {
 	}
 	in.callID, _ = msg.GetHeader("Call-ID")
 	if f, ok := msg.GetHeader("From"); ok {
-		if na, err := sip.ParseNameAddr(f); err == nil {
-			in.fromTag = na.Tag()
-		}
+		in.fromTag, _ = transport.TagOf(f)
 	}
 	if t, ok := msg.GetHeader("To"); ok {
 		in.hasTo = true
-		if na, err := sip.ParseNameAddr(t); err == nil {
-			in.toTag = na.Tag()
-		}
+		in.toTag, _ = transport.TagOf(t)
 	}
 	return in, nil
 }

@@ -15,6 +15,7 @@ const (
 	Terminated
 )
 
+// String returns the RFC 3261 name of the state.
 func (s State) String() string {
 	switch s {
 	case Calling:

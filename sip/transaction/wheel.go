@@ -48,6 +48,7 @@ const (
 	timerGuard // cap on a server transaction the TU never answers
 )
 
+// String names the timer as RFC 3261 Table 4 does.
 func (k timerKind) String() string {
 	const names = "?ABDEFGHIJKLM"
 	switch k {

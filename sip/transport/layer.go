@@ -33,6 +33,8 @@ type Layer struct {
 	stats counters
 }
 
+const udpSocketBuffer = 4 << 20
+
 // listener is one configured socket with its resolved local address.
 type listener struct {
 	layer *Layer
@@ -122,6 +124,10 @@ func (l *Layer) bind(lc ListenerConfig) (*listener, error) {
 		if err != nil {
 			return nil, fmt.Errorf("transport: listen udp %s: %w", lc.Addr, err)
 		}
+		// Large socket buffers absorb bursts while readers are busy (the
+		// kernel caps them at net.core.rmem_max / wmem_max).
+		uc.SetReadBuffer(udpSocketBuffer)
+		uc.SetWriteBuffer(udpSocketBuffer)
 		li.addr = uc.LocalAddr().(*net.UDPAddr).AddrPort()
 		li.pc = uc
 		if l.cfg.WrapUDP != nil {

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math/rand/v2"
 	"net"
 	"net/netip"
 	"runtime"
@@ -628,4 +629,70 @@ func TestTCPLargeMessages(t *testing.T) {
 	c.Write([]byte(withBody(40000, "z9hG4bKhuge")))
 	expectClosed(t, c, 5*time.Second)
 	s.none(t, 50*time.Millisecond)
+}
+
+// Random bytes on UDP and TCP never take the layer down: afterwards a good
+// message still gets through on both.
+func TestGarbageSurvival(t *testing.T) {
+	s := newSink()
+	l := newLayer(t, s, transport.Limits{},
+		transport.ListenerConfig{Interface: "x", Transport: transport.UDP, Addr: loop4},
+		transport.ListenerConfig{Interface: "x", Transport: transport.TCP, Addr: loop4})
+	rnd := rand.New(rand.NewPCG(1, 2))
+	seeds := []string{"INVITE sip:a@b SIP/2.0\r\n", "SIP/2.0 200 OK\r\n", "Content-Length: 99999999999\r\n", "\r\n\r\n", "l: -1\r\n"}
+	peer, _ := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	defer peer.Close()
+	udst := net.UDPAddrFromAddrPort(addrOf(l, transport.UDP))
+	for i := range 300 {
+		b := []byte(seeds[i%len(seeds)])
+		for range rnd.IntN(200) {
+			b = append(b, byte(rnd.IntN(256)))
+		}
+		peer.WriteToUDP(b, udst)
+		c, err := net.DialTCP("tcp", nil, net.TCPAddrFromAddrPort(addrOf(l, transport.TCP)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		c.Write(b)
+		c.Close()
+	}
+	for len(s.in) > 0 {
+		<-s.in // anything that happened to parse and validate
+	}
+	peer.WriteToUDP([]byte(request("OPTIONS", "SIP/2.0/UDP 127.0.0.1:1;branch=z9hG4bKafter", "after-udp")), udst)
+	for in := s.next(t); ; in = s.next(t) {
+		if id, _ := in.Msg.GetHeader("Call-ID"); id == "after-udp" {
+			break
+		}
+	}
+	c := dialTCP(t, addrOf(l, transport.TCP))
+	c.Write([]byte(request("OPTIONS", "SIP/2.0/TCP 127.0.0.1:1;branch=z9hG4bKafter2", "after-tcp")))
+	for in := s.next(t); ; in = s.next(t) {
+		if id, _ := in.Msg.GetHeader("Call-ID"); id == "after-tcp" {
+			break
+		}
+	}
+}
+
+// RFC 3261 §18.2.2: when the connection a request came on has closed, the
+// response opens a connection to the received address and sent-by port.
+func TestTCPResponseAfterConnectionClosed(t *testing.T) {
+	sa, sb := newSink(), newSink()
+	a := newLayer(t, sa, transport.Limits{}, transport.ListenerConfig{Interface: "a", Transport: transport.TCP, Addr: loop4})
+	b := newLayer(t, sb, transport.Limits{}, transport.ListenerConfig{Interface: "b", Transport: transport.TCP, Addr: loop4})
+	c := dialTCP(t, addrOf(b, transport.TCP))
+	c.Write([]byte(request("OPTIONS", fmt.Sprintf("SIP/2.0/TCP 127.0.0.1:%d;branch=z9hG4bKgone", addrOf(a, transport.TCP).Port()), "gone")))
+	in := sb.next(t)
+	c.Close()
+	eventually(t, func() bool { return b.Stats().ConnsClosed == 1 })
+	if err := b.Respond(in.Flow, response(t, in.Msg, 200)); err != nil {
+		t.Fatal(err)
+	}
+	r := sa.next(t)
+	if id, _ := r.Msg.GetHeader("Call-ID"); r.Msg.StatusCode != 200 || id != "gone" {
+		t.Fatalf("got %s", r.Msg)
+	}
+	if b.Stats().ConnsOpened != 2 {
+		t.Fatalf("stats %+v", b.Stats())
+	}
 }

@@ -151,3 +151,24 @@ func TestFlowSentBy(t *testing.T) {
 		}
 	}
 }
+
+func TestTagOf(t *testing.T) {
+	tests := []struct {
+		v, tag string
+		ok     bool
+	}{
+		{"<sip:a@b>;tag=abc", "abc", true},
+		{`"Bob <x>;tag=no" <sip:b@c;tag=uri>;foo=1; TAG = 9z `, "9z", true},
+		{"sip:a@b;tag=x1", "x1", true},
+		{"sip:a@b", "", false},
+		{"<sip:a@b;tag=inside>", "", false},
+		{"<sip:a@b>;tagx=1;xtag=2", "", false},
+		{"Alice <sip:a@b>;tag=", "", true},
+	}
+	for _, tc := range tests {
+		tag, ok := transport.TagOf(tc.v)
+		if tag != tc.tag || ok != tc.ok {
+			t.Errorf("TagOf(%q) = %q, %v; want %q, %v", tc.v, tag, ok, tc.tag, tc.ok)
+		}
+	}
+}

@@ -208,6 +208,7 @@ const (
 	RejectConnLimit
 )
 
+// String returns a short metric label for the reason.
 func (r RejectReason) String() string {
 	switch r {
 	case RejectUnparseable:

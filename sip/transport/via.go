@@ -129,16 +129,58 @@ func AddToTag(resp *sip.Message, tag string) string {
 		return ""
 	}
 	val := resp.Headers[i].Value
-	if na, err := sip.ParseNameAddr(val); err == nil {
-		if t := na.Tag(); t != "" {
-			return t
-		}
-	} else if strings.Contains(val, ";tag=") {
-		return ""
+	if t, ok := TagOf(val); ok {
+		return t
 	}
 	if tag == "" {
 		tag = RandomToken(10)
 	}
 	resp.ReplaceHeader(i, val+";tag="+tag)
 	return tag
+}
+
+// TagOf returns the tag parameter of a From or To header value without a
+// full name-addr parse (RFC 3261 §20.20, §20.39): the header parameters
+// follow the closing '>' of a name-addr, or the first ';' of an addr-spec
+// (§20.10). Quoted display names are skipped. present is false without a
+// tag.
+func TagOf(v string) (tag string, present bool) {
+	params := ""
+	inQuote := false
+	lt := -1
+	for i := 0; i < len(v) && lt < 0; i++ {
+		switch c := v[i]; {
+		case inQuote && c == '\\':
+			i++
+		case c == '"':
+			inQuote = !inQuote
+		case !inQuote && c == '<':
+			lt = i
+		}
+	}
+	if lt >= 0 {
+		gt := strings.IndexByte(v[lt:], '>')
+		if gt < 0 {
+			return "", false
+		}
+		params = v[lt+gt+1:]
+	} else if i := strings.IndexByte(v, ';'); i >= 0 {
+		params = v[i:]
+	}
+	for params != "" {
+		i := strings.IndexByte(params, ';')
+		if i < 0 {
+			return "", false
+		}
+		params = params[i+1:]
+		p := params
+		if j := strings.IndexByte(p, ';'); j >= 0 {
+			p = p[:j]
+		}
+		name, val, _ := strings.Cut(p, "=")
+		if strings.EqualFold(strings.TrimSpace(name), "tag") {
+			return strings.TrimSpace(val), true
+		}
+	}
+	return "", false
 }
