@@ -174,6 +174,7 @@ func (c *Call) sendBInvite(at attempt) error {
 	c.bReq = req
 	c.s.dialogs.put(callID, tag, legRef{call: c, leg: mediarelay.LegB})
 	c.cdr.BLegCallID = callID
+	c.publishB()
 	target := transport.Target{Host: at.dest.Host, Port: at.dest.Port, Transport: c.b.tr, Interface: t.Interface}
 	tx, err := c.s.cfg.Tx.Request(context.Background(), req, target, func(tx *transaction.ClientTx, resp *sip.Message, err error) {
 		c.serial.do(func() { c.onBResponse(gen, tx, resp, err) })
@@ -389,6 +390,7 @@ func (c *Call) onB2xx(resp *sip.Message) {
 	c.setState(stateAnswered)
 	now := c.s.now()
 	c.cdr.AnswerTime = now.UTC()
+	c.publishB()
 	r := c.aTx.NewResponse(resp.StatusCode, resp.Reason)
 	r.AddHeader("Contact", c.ourContact(&c.a))
 	r.AddHeader("Allow", allowMethods)

@@ -93,9 +93,10 @@ type Call struct {
 	pol    *policy.Policy
 	kind   string // "call" (INVITE) or "subscription" (SUBSCRIBE / REFER)
 
-	state callState
-	shown atomic.Uint32 // state mirrored for the admin API's readers
-	a, b  callLeg
+	state  callState
+	shown  atomic.Uint32 // state mirrored for the admin API's readers
+	shownB atomic.Pointer[bInfo]
+	a, b   callLeg
 
 	aTx      *transaction.ServerTx // the A-leg initial request
 	aReq     *sip.Message
@@ -143,12 +144,27 @@ type CallInfo struct {
 	Media      MediaCDR  `json:"media"`
 }
 
+// bInfo is the B-leg part of a call's snapshot, published whole whenever it
+// changes (an attempt starts, the call is answered).
+type bInfo struct {
+	toTrunk, callID string
+	answer          time.Time
+}
+
+func (c *Call) publishB() {
+	c.shownB.Store(&bInfo{toTrunk: c.cdr.ToTrunk, callID: c.cdr.BLegCallID, answer: c.cdr.AnswerTime})
+}
+
 func (c *Call) info() CallInfo {
-	// Fields read here are written only before the call is published or
-	// are immutable strings; the media counters are atomic in the relay.
-	ci := CallInfo{ID: c.id, State: callState(c.shown.Load()).String(), FromTrunk: c.cdr.FromTrunk, ToTrunk: c.cdr.ToTrunk,
-		ALegCallID: c.cdr.ALegCallID, BLegCallID: c.cdr.BLegCallID, Caller: c.cdr.Caller,
+	// The A-leg fields are set before the call is published and never
+	// change; the B-leg ones come from the last published snapshot; the
+	// media counters are read from the relay under its own locks.
+	ci := CallInfo{ID: c.id, State: callState(c.shown.Load()).String(), FromTrunk: c.cdr.FromTrunk,
+		ALegCallID: c.cdr.ALegCallID, Caller: c.cdr.Caller,
 		Callee: c.cdr.Callee, Start: c.cdr.SetupTime, AgeSeconds: c.s.now().Sub(c.cdr.SetupTime).Seconds()}
+	if b := c.shownB.Load(); b != nil {
+		ci.ToTrunk, ci.BLegCallID, ci.Answer = b.toTrunk, b.callID, b.answer
+	}
 	ci.Media = c.mediaCounters()
 	return ci
 }

@@ -51,7 +51,7 @@ func TestScenarioLint(t *testing.T) {
 	}
 	for _, owned := range []string{"options-uac", "message-uac"} {
 		if names[owned] {
-			t.Errorf("%s.xml belongs to another helper", owned)
+			t.Errorf("%s.xml is the transaction layer's; it lives in scripts/sipp/transaction/", owned)
 		}
 	}
 	for n := range names {

@@ -130,7 +130,7 @@ func sippStats(t *testing.T, path string) map[string]string {
 // MESSAGE and INVITE/ACK/BYE flows; every call must succeed.
 func TestSIPp(t *testing.T) {
 	sipp := testenv.LookPath(t, "sipp")
-	scen := filepath.Join(testenv.RepoRoot(t), "scripts", "sipp")
+	scen := filepath.Join(testenv.RepoRoot(t), "scripts", "sipp", "transaction")
 	const calls = 100
 	u := startUAS(t)
 	cases := []struct {
