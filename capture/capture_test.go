@@ -298,3 +298,30 @@ func BenchmarkAppendHEP(b *testing.B) {
 		buf, _ = AppendHEP(buf[:0], &p, 1, "")
 	}
 }
+
+func TestOpenConfig(t *testing.T) {
+	if c, err := Open(Config{}, nil); c != nil || err != nil {
+		t.Fatalf("empty config: %v %v", c, err)
+	}
+	dir := t.TempDir()
+	c, err := Open(Config{PcapPath: filepath.Join(dir, "a.pcap"), HEPAddr: netip.MustParseAddrPort("127.0.0.1:9"),
+		SampleOneIn: 1, Trunks: []string{"t"}}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.Capture(Out, "udp", sbcAddr, peerAddr, "x", "t", []byte("OPTIONS sip:x SIP/2.0\r\n\r\n"), at)
+	closeOK(t, c)
+	names := map[string]bool{}
+	for _, s := range c.Stats().Sinks {
+		names[s.Name] = true
+	}
+	if !names["pcap"] || !names["hep"] {
+		t.Fatalf("sinks %v", names)
+	}
+	if _, recs := readPcap(t, filepath.Join(dir, "a.pcap")); len(recs) != 1 {
+		t.Fatalf("%d records", len(recs))
+	}
+	if _, err := Open(Config{PcapPath: filepath.Join(dir, "missing", "dir", "a.pcap")}, nil); err == nil {
+		t.Fatal("unwritable pcap path accepted")
+	}
+}
