@@ -86,6 +86,7 @@ type Metrics struct {
 	ifaces       childCache[string, *ifaceObservers]
 	media        *mediaCollector
 	relayCPU     *relayCPUCollector
+	components   *componentCollector
 
 	policyReloads      *prometheus.CounterVec
 	policyReloadOK     prometheus.Counter
@@ -162,6 +163,7 @@ func New(opts Options) *Metrics {
 	}, []string{"interface"})
 	m.media = newMediaCollector()
 	m.relayCPU = newRelayCPUCollector()
+	m.components = newComponentCollector()
 
 	m.policyReloads = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "sbc_policy_reloads_total",
@@ -187,7 +189,7 @@ func New(opts Options) *Metrics {
 	m.reg.MustRegister(m.callsActive, m.callsAttempted, m.callsAnswered, m.callsFailed,
 		m.callSetup, cps, retrans, m.parseErrors, m.rejected,
 		m.transactionsActive, m.registrations, m.streamJitter, m.streamLoss, m.media,
-		m.relayCPU, m.policyReloads, m.policyInfo, m.policyLastOK, build)
+		m.relayCPU, m.components, m.policyReloads, m.policyInfo, m.policyLastOK, build)
 	if !opts.NoRuntimeCollectors {
 		m.reg.MustRegister(
 			collectors.NewGoCollector(),
