@@ -387,19 +387,27 @@ func appendFrame(b []byte, link LinkType, tcp bool, src, dst netip.Addr, v6 bool
 	return b
 }
 
-// sum adds b as big-endian 16-bit words to the one's-complement accumulator s.
+// sum adds b as big-endian 16-bit words to the one's-complement accumulator s
+// and returns the partial sum folded to at most 17 bits. It adds 32-bit words
+// into a 64-bit accumulator, which gives the same one's-complement sum
+// (2^16 = 1 modulo 0xffff, RFC 1071 §2(B)) with a quarter of the additions.
 func sum(s uint32, b []byte) uint32 {
+	acc := uint64(s)
+	for len(b) >= 8 {
+		acc += uint64(binary.BigEndian.Uint32(b)) + uint64(binary.BigEndian.Uint32(b[4:]))
+		b = b[8:]
+	}
 	for len(b) >= 2 {
-		s += uint32(b[0])<<8 | uint32(b[1])
+		acc += uint64(b[0])<<8 | uint64(b[1])
 		b = b[2:]
-		if s >= 1<<31 {
-			s = s&0xffff + s>>16
-		}
 	}
 	if len(b) == 1 {
-		s += uint32(b[0]) << 8
+		acc += uint64(b[0]) << 8
 	}
-	return s
+	acc = acc>>32 + acc&0xffffffff
+	acc = acc>>32 + acc&0xffffffff
+	acc = acc>>16 + acc&0xffff
+	return uint32(acc)
 }
 
 // fold returns the one's complement of the folded one's-complement sum s

@@ -347,3 +347,29 @@ func TestPcapRejects(t *testing.T) {
 		t.Error("unsupported link type accepted")
 	}
 }
+
+func TestChecksumSum(t *testing.T) {
+	b := make([]byte, 300)
+	x := uint32(12345)
+	for i := range b {
+		x = x*1103515245 + 12345
+		b[i] = byte(x >> 16)
+	}
+	for _, fill := range []byte{0x00, 0xff} {
+		ones := append([]byte(nil), b...)
+		for i := range ones[:150] {
+			ones[i] = fill
+		}
+		for n := 0; n <= len(ones); n++ {
+			for _, init := range []uint32{0, 0xffff, 0x1fffe} {
+				want := onesSum(append([]byte{byte(init >> 8), byte(init)}, ones[:n]...))
+				if init > 0xffff {
+					want = onesSum(append([]byte{0xff, 0xff, 0xff, 0xff}, ones[:n]...))
+				}
+				if got := ^fold(sum(init, ones[:n])); got != want && !(got == 0xffff && want == 0) && !(got == 0 && want == 0xffff) {
+					t.Fatalf("fill %#x n %d init %#x: sum %#x, want %#x", fill, n, init, got, want)
+				}
+			}
+		}
+	}
+}
