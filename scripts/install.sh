@@ -69,8 +69,12 @@ state_dir=/var/lib/sbc
 # 1. The binary: built reproducibly (-trimpath, no VCS stamping of the path).
 if [[ -z "$binary" ]]; then
 	version="$(git -C "$src" describe --tags --always --dirty 2>/dev/null || echo dev)"
-	build_dir="$(mktemp -d)"
-	trap 'rm -rf "$build_dir"' EXIT
+	if ((dry)); then
+		build_dir='$BUILD_DIR' # a temporary directory when run for real
+	else
+		build_dir="$(mktemp -d)"
+		trap 'rm -rf "$build_dir"' EXIT
+	fi
 	binary="$build_dir/sbc"
 	say "building sbc $version"
 	run env CGO_ENABLED=0 go build -C "$src" -trimpath -ldflags "-s -w -X main.version=$version" -o "$binary" ./cmd/sbc
