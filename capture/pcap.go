@@ -256,7 +256,7 @@ func (w *PcapWriter) writeSegment(p *Packet, src, dst netip.Addr, v6 bool, paylo
 	// The record header and the frame are built in one buffer and written
 	// with one call.
 	var zero [pcapRecordLen]byte
-	w.frame = appendFrame(append(w.frame[:0], zero[:]...), w.opts.LinkType, p.Transport.stream(), src, dst, v6,
+	w.frame = appendFrame(append(w.frame[:0], zero[:]...), w.opts.LinkType, p.Direction == Out, p.Transport.stream(), src, dst, v6,
 		p.Src.Port(), p.Dst.Port(), w.ipID, seq, ack, payload)
 	n := int64(len(w.frame))
 	if w.size+n > w.opts.MaxBytes && w.size > pcapHeaderLen {
@@ -311,17 +311,23 @@ func (w *PcapWriter) Close() error {
 // Synthesized link-layer addresses: locally administered unicast MACs
 // (IEEE 802 U/L bit set), the SBC side and the peer side.
 var (
-	macA = [6]byte{0x02, 0x53, 0x42, 0x43, 0x00, 0x01}
-	macB = [6]byte{0x02, 0x53, 0x42, 0x43, 0x00, 0x02}
+	macSBC  = [6]byte{0x02, 0x53, 0x42, 0x43, 0x00, 0x01}
+	macPeer = [6]byte{0x02, 0x53, 0x42, 0x43, 0x00, 0x02}
 )
 
 // appendFrame appends one link-layer frame carrying payload in a UDP datagram
 // or a TCP segment (PSH|ACK) to dst.
-func appendFrame(b []byte, link LinkType, tcp bool, src, dst netip.Addr, v6 bool,
+func appendFrame(b []byte, link LinkType, out, tcp bool, src, dst netip.Addr, v6 bool,
 	sport, dport, ipID uint16, seq, ack uint32, payload []byte) []byte {
 	if link == LinkEthernet {
-		b = append(b, macB[:]...)
-		b = append(b, macA[:]...)
+		// Destination then source MAC: the SBC's own for what it sends.
+		if out {
+			b = append(b, macPeer[:]...)
+			b = append(b, macSBC[:]...)
+		} else {
+			b = append(b, macSBC[:]...)
+			b = append(b, macPeer[:]...)
+		}
 		if v6 {
 			b = append(b, 0x86, 0xdd)
 		} else {
