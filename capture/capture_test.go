@@ -198,9 +198,18 @@ func TestCapturerToPcap(t *testing.T) {
 	for i := range 50 {
 		c.Capture(In, "udp", peerAddr, sbcAddr, "c", "", sipRequest("OPTIONS", fmt.Sprint(i), ""), at)
 	}
+	c.Capture(Out, "udp", sbcAddr, peerAddr, "c", "", sipRequest("OPTIONS", "out", ""), at)
 	closeOK(t, c)
-	if _, recs := readPcap(t, path); len(recs) != 50 {
-		t.Fatalf("%d records, want 50", len(recs))
+	_, recs := readPcap(t, path)
+	if len(recs) != 51 {
+		t.Fatalf("%d records, want 51", len(recs))
+	}
+	// Ethernet destination, source: the SBC's MAC receives In, sends Out.
+	if string(recs[0][:6]) != string(macSBC[:]) || string(recs[0][6:12]) != string(macPeer[:]) {
+		t.Errorf("incoming frame MACs % x", recs[0][:12])
+	}
+	if string(recs[50][:6]) != string(macPeer[:]) || string(recs[50][6:12]) != string(macSBC[:]) {
+		t.Errorf("outgoing frame MACs % x", recs[50][:12])
 	}
 }
 
