@@ -2,6 +2,7 @@ package metrics
 
 import (
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -396,5 +397,33 @@ func TestComponentStats(t *testing.T) {
 	problems, err := testutil.GatherAndLint(m.Registry())
 	if err != nil || len(problems) > 0 {
 		t.Fatalf("lint: %v %v", err, problems)
+	}
+}
+
+// BenchmarkBaselineCounterInc is the floor for the call-path benchmarks: one
+// resolved prometheus counter increment.
+func BenchmarkBaselineCounterInc(b *testing.B) {
+	m := New(Options{NoRuntimeCollectors: true})
+	c := m.callsAttempted.WithLabelValues("carrier-a")
+	b.ReportAllocs()
+	for b.Loop() {
+		c.Inc()
+	}
+}
+
+func BenchmarkScrape(b *testing.B) {
+	m := New(Options{NoRuntimeCollectors: true})
+	for i := range 50 {
+		tr := fmt.Sprintf("trunk-%d", i)
+		m.CallAttempted(tr)
+		m.CallAnswered(tr, 100*time.Millisecond)
+		m.CallFailed(tr, 486)
+	}
+	h := m.Handler()
+	req := httptest.NewRequest("GET", "/metrics", nil)
+	b.ReportAllocs()
+	for b.Loop() {
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, req)
 	}
 }
