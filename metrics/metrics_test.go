@@ -427,3 +427,23 @@ func BenchmarkScrape(b *testing.B) {
 		h.ServeHTTP(w, req)
 	}
 }
+
+func TestCallsPerSecondConcurrent(t *testing.T) {
+	m, clk := newTest(t)
+	var wg sync.WaitGroup
+	for g := range 4 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			tr := m.Trunk(fmt.Sprint("t", g%2))
+			for range 1000 {
+				tr.Attempted()
+			}
+		}()
+	}
+	wg.Wait()
+	clk.add(time.Second)
+	if got := m.cps.rate(); got != 4000 {
+		t.Fatalf("rate %v, want 4000", got)
+	}
+}
