@@ -164,6 +164,7 @@ func (p *Poster) Close(ctx context.Context) error {
 	p.mu.Unlock()
 	select {
 	case <-p.done:
+		p.abort() // releases the context; nothing is left to cancel
 		return nil
 	case <-ctx.Done():
 		p.abort()
