@@ -257,6 +257,18 @@ func TestReloadAndDrain(t *testing.T) {
 	if f.reloader.calls != 2 {
 		t.Errorf("reloader called %d times", f.reloader.calls)
 	}
+	// The same failure as text for curl users.
+	req, _ := http.NewRequest("POST", f.ts.URL+"/api/reload", nil)
+	req.Header.Set("Accept", "text/plain")
+	tresp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	text, _ := io.ReadAll(tresp.Body)
+	tresp.Body.Close()
+	if tresp.StatusCode != 422 || string(text) != "reload failed: policy: 1 error\npolicy.hcl:12,3-9: Unknown trunk; No trunk named \"carier-a\".\n" {
+		t.Errorf("text reload: %d %q", tresp.StatusCode, text)
+	}
 	resp, body = f.request(t, "POST", "/api/drain", "")
 	if resp.StatusCode != 202 || !f.drainer.drained || !bytes.Contains(body, []byte(`"active_calls": 2`)) {
 		t.Fatalf("drain: %d %s", resp.StatusCode, body)
@@ -507,5 +519,16 @@ func TestStartShutdown(t *testing.T) {
 	dup, _ := New(Config{Addr: ln.Addr().String()})
 	if err := dup.Start(); err == nil {
 		t.Fatal("bind on a used port succeeded")
+	}
+}
+
+func TestHealthCountsCallsWithoutChecker(t *testing.T) {
+	s, _ := New(Config{Calls: &fakeCalls{calls: sampleCalls()}, Version: "v9"})
+	ts := httptest.NewServer(s.Handler())
+	defer ts.Close()
+	c, _ := NewClient(ts.URL, "", nil)
+	h, err := c.Health(context.Background())
+	if err != nil || h.ActiveCalls != 2 || h.Version != "v9" || h.Status != StatusOK {
+		t.Fatalf("%v %+v", err, h)
 	}
 }

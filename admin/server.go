@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -296,13 +297,32 @@ func (s *Server) reload(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	summary, diags, err := s.cfg.Reloader.Reload()
+	res, status := ReloadResult{OK: true, Summary: summary, Diagnostics: diags}, http.StatusOK
 	if err != nil {
 		s.log.Warn("policy reload failed", "remote", r.RemoteAddr, "err", err)
-		writeJSON(w, http.StatusUnprocessableEntity, ReloadResult{Error: err.Error(), Diagnostics: diags})
+		res, status = ReloadResult{Error: err.Error(), Diagnostics: diags}, http.StatusUnprocessableEntity
+	} else {
+		s.log.Info("policy reloaded", "remote", r.RemoteAddr, "summary", summary)
+	}
+	if wantsText(r) { // curl -H 'Accept: text/plain': the diagnostics as the policy printed them
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		w.Header().Set("Cache-Control", "no-store")
+		w.WriteHeader(status)
+		if err != nil {
+			fmt.Fprintf(w, "reload failed: %s\n", res.Error)
+		} else {
+			fmt.Fprintf(w, "reloaded: %s\n", res.Summary)
+		}
+		io.WriteString(w, res.Diagnostics)
 		return
 	}
-	s.log.Info("policy reloaded", "remote", r.RemoteAddr, "summary", summary)
-	writeJSON(w, http.StatusOK, ReloadResult{OK: true, Summary: summary, Diagnostics: diags})
+	writeJSON(w, status, res)
+}
+
+// wantsText reports whether the client asked for text/plain rather than JSON.
+func wantsText(r *http.Request) bool {
+	a := r.Header.Get("Accept")
+	return strings.Contains(a, "text/plain") && !strings.Contains(a, "application/json")
 }
 
 func (s *Server) drain(w http.ResponseWriter, r *http.Request) {
@@ -326,6 +346,8 @@ func (s *Server) health(w http.ResponseWriter, _ *http.Request) {
 	h := Health{Status: StatusOK, Version: s.cfg.Version}
 	if s.cfg.Health != nil {
 		h = s.cfg.Health.Health()
+	} else if s.cfg.Calls != nil {
+		h.ActiveCalls = len(s.cfg.Calls.List())
 	}
 	if h.UptimeSeconds == 0 {
 		h.UptimeSeconds = s.now().Sub(s.started).Seconds()

@@ -124,7 +124,9 @@ type Reloader interface {
 
 // Drainer starts a graceful shutdown: new calls are refused, the process
 // exits when the active calls have ended (or the drain timeout passed). Drain
-// returns at once; calling it twice is harmless.
+// returns at once; calling it twice is harmless. It runs on the admin
+// server's request goroutine, so it must not wait for Server.Shutdown
+// itself: the daemon shuts the admin server down from its own goroutine.
 type Drainer interface {
 	Drain() (activeCalls int, err error)
 }

@@ -3,7 +3,9 @@ package capture
 import (
 	"context"
 	"log/slog"
+	"maps"
 	"net/netip"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -115,8 +117,9 @@ func New(opts Options, sinks map[string]Sink) *Capturer {
 			c.trunks[t] = struct{}{}
 		}
 	}
-	for name, s := range sinks {
-		sq := &sinkQueue{name: name, sink: s, q: make(chan *record, qs)}
+	names := slices.Sorted(maps.Keys(sinks)) // stable Stats order
+	for _, name := range names {
+		sq := &sinkQueue{name: name, sink: sinks[name], q: make(chan *record, qs)}
 		c.sinks = append(c.sinks, sq)
 		c.wg.Add(1)
 		go c.run(sq)

@@ -37,13 +37,20 @@ const (
 
 // AppendHEP appends the HEP v3 encoding of p to dst: the "HEP3" header, the
 // generic chunks for addressing, time, protocol type SIP, agent id, the
-// optional auth key, the correlation id (p.CallID, when set) and the payload.
+// optional auth key, the payload and the correlation id (p.CallID, when set).
+// On error dst is returned unchanged.
 func AppendHEP(dst []byte, p *Packet, agentID uint32, authKey string) ([]byte, error) {
 	src, dstIP, v6, err := p.addrs()
 	if err != nil {
 		return dst, err
 	}
 	start := len(dst)
+	// Chunk order: the generic chunks first in the order captagent and
+	// Kamailio send them (family, protocol, ports, time, protocol type,
+	// agent id), then the addresses, the auth key and the payload; the
+	// correlation id goes last. heplify-server decodes chunks in any order,
+	// but sngrep (-L) and other light receivers read the first eight as a
+	// fixed structure and stop after the payload.
 	dst = append(dst, 'H', 'E', 'P', '3', 0, 0)
 	if v6 {
 		dst = chunkU8(dst, HEPChunkIPFamily, hepFamilyIPv6)
@@ -51,6 +58,13 @@ func AppendHEP(dst []byte, p *Packet, agentID uint32, authKey string) ([]byte, e
 		dst = chunkU8(dst, HEPChunkIPFamily, hepFamilyIPv4)
 	}
 	dst = chunkU8(dst, HEPChunkIPProto, p.Transport.ipProto())
+	dst = chunkU16(dst, HEPChunkSrcPort, p.Src.Port())
+	dst = chunkU16(dst, HEPChunkDstPort, p.Dst.Port())
+	us := p.Time.UnixMicro()
+	dst = chunkU32(dst, HEPChunkTimeSec, uint32(us/1e6))
+	dst = chunkU32(dst, HEPChunkTimeUsec, uint32(us%1e6))
+	dst = chunkU8(dst, HEPChunkProtoType, hepProtoSIP)
+	dst = chunkU32(dst, HEPChunkAgentID, agentID)
 	if v6 {
 		s, d := src.As16(), dstIP.As16()
 		dst = chunkBytes(dst, HEPChunkIPv6Src, s[:])
@@ -60,23 +74,20 @@ func AppendHEP(dst []byte, p *Packet, agentID uint32, authKey string) ([]byte, e
 		dst = chunkBytes(dst, HEPChunkIPv4Src, s[:])
 		dst = chunkBytes(dst, HEPChunkIPv4Dst, d[:])
 	}
-	dst = chunkU16(dst, HEPChunkSrcPort, p.Src.Port())
-	dst = chunkU16(dst, HEPChunkDstPort, p.Dst.Port())
-	us := p.Time.UnixMicro()
-	dst = chunkU32(dst, HEPChunkTimeSec, uint32(us/1e6))
-	dst = chunkU32(dst, HEPChunkTimeUsec, uint32(us%1e6))
-	dst = chunkU8(dst, HEPChunkProtoType, hepProtoSIP)
-	dst = chunkU32(dst, HEPChunkAgentID, agentID)
 	if authKey != "" {
 		dst = chunkString(dst, HEPChunkAuthKey, authKey)
 	}
+	total := len(dst) - start + hepChunkHdrLen + len(p.Payload)
 	if p.CallID != "" {
-		dst = chunkString(dst, HEPChunkCorrelation, p.CallID)
+		total += hepChunkHdrLen + len(p.CallID)
 	}
-	if len(dst)-start+hepChunkHdrLen+len(p.Payload) > hepMaxPacketLen {
+	if total > hepMaxPacketLen {
 		return dst[:start], ErrTooLarge
 	}
 	dst = chunkBytes(dst, HEPChunkPayload, p.Payload)
+	if p.CallID != "" {
+		dst = chunkString(dst, HEPChunkCorrelation, p.CallID)
+	}
 	binary.BigEndian.PutUint16(dst[start+4:], uint16(len(dst)-start))
 	return dst, nil
 }

@@ -2,8 +2,10 @@ package capture
 
 import (
 	"encoding/binary"
+	"fmt"
 	"net"
 	"net/netip"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -13,6 +15,12 @@ import (
 // the header and the length of every chunk and returns the generic chunks by
 // type.
 func hepChunks(t *testing.T, b []byte) map[uint16][]byte {
+	c, _ := hepChunkList(t, b)
+	return c
+}
+
+// hepChunkList is hepChunks that also returns the chunk types in order.
+func hepChunkList(t *testing.T, b []byte) (map[uint16][]byte, []uint16) {
 	t.Helper()
 	if len(b) < 6 || string(b[:4]) != "HEP3" {
 		t.Fatalf("not HEP3: % x", b[:min(len(b), 8)])
@@ -21,6 +29,7 @@ func hepChunks(t *testing.T, b []byte) map[uint16][]byte {
 		t.Fatalf("HEP total length %d, datagram %d", binary.BigEndian.Uint16(b[4:]), len(b))
 	}
 	chunks := map[uint16][]byte{}
+	var order []uint16
 	for off := 6; off < len(b); {
 		if off+6 > len(b) {
 			t.Fatalf("truncated chunk header at %d", off)
@@ -35,9 +44,10 @@ func hepChunks(t *testing.T, b []byte) map[uint16][]byte {
 			t.Fatalf("chunk %#x twice", typ)
 		}
 		chunks[typ] = b[off+6 : off+n]
+		order = append(order, typ)
 		off += n
 	}
-	return chunks
+	return chunks, order
 }
 
 func TestHEPSenderLoopback(t *testing.T) {
@@ -81,7 +91,15 @@ func TestHEPSenderLoopback(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			c := hepChunks(t, buf[:n])
+			c, order := hepChunkList(t, buf[:n])
+			// Light receivers (sngrep, captagent-derived code) read the
+			// first eight chunks as a fixed struct and stop at the payload.
+			if got := fmt.Sprintf("%x", order[:8]); got != "[1 2 7 8 9 a b c]" {
+				t.Errorf("leading chunk order %s", got)
+			}
+			if i := slices.Index(order, 0x000f); i < 0 || (tc.pkt.CallID != "" && order[i+1] != 0x0011) {
+				t.Errorf("payload / correlation order %x", order)
+			}
 			u8 := func(typ uint16) byte {
 				if len(c[typ]) != 1 {
 					t.Fatalf("chunk %#x: %d bytes, want 1", typ, len(c[typ]))

@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 )
 
 // LinkType is the pcap link-layer header type of a capture file.
@@ -75,7 +76,8 @@ type PcapWriter struct {
 	seq      map[flowKey]uint32 // next TCP sequence number per direction
 	frame    []byte
 	closed   bool
-	rotation int // files rotated so far
+	retryAt  time.Time // no file: earliest next attempt to create one
+	rotation int       // files rotated so far
 }
 
 // OpenPcap creates the capture file at path, writing the pcap file header. An
@@ -139,12 +141,14 @@ func (w *PcapWriter) shift() error {
 	return nil
 }
 
+// create opens a new file at path and writes the pcap header. On failure the
+// writer has no file (w.f nil) and the next write tries again.
 func (w *PcapWriter) create() error {
+	w.f = nil
 	f, err := os.OpenFile(w.path, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o640)
 	if err != nil {
 		return fmt.Errorf("capture: %w", err)
 	}
-	w.f = f
 	if w.bw == nil {
 		w.bw = bufio.NewWriterSize(f, 64<<10)
 	} else {
@@ -157,25 +161,37 @@ func (w *PcapWriter) create() error {
 	// thiszone and sigfigs stay 0
 	binary.LittleEndian.PutUint32(h[16:], pcapSnapLen)
 	binary.LittleEndian.PutUint32(h[20:], uint32(w.opts.LinkType))
-	_, err = w.bw.Write(h[:])
+	if _, err := w.bw.Write(h[:]); err != nil {
+		f.Close()
+		return fmt.Errorf("capture: %w", err)
+	}
+	w.f = f
 	w.size = pcapHeaderLen
 	// A new file starts new TCP flows for the reader: sequence numbers may
 	// begin anywhere, so the map is kept; it is only bounded.
-	return err
+	return nil
 }
 
+// rotate closes the current file, shifts the rotated ones and starts a new
+// file. Capture goes on in a new file even when closing or shifting failed
+// (the error is still returned, and the sink counts it).
 func (w *PcapWriter) rotate() error {
+	var errs []error
 	if err := w.bw.Flush(); err != nil {
-		return fmt.Errorf("capture: %w", err)
+		errs = append(errs, fmt.Errorf("capture: %w", err))
 	}
 	if err := w.f.Close(); err != nil {
-		return fmt.Errorf("capture: %w", err)
+		errs = append(errs, fmt.Errorf("capture: %w", err))
 	}
+	w.f = nil
 	if err := w.shift(); err != nil {
-		return err
+		errs = append(errs, err)
 	}
 	w.rotation++
-	return w.create()
+	if err := w.create(); err != nil {
+		errs = append(errs, err)
+	}
+	return errors.Join(errs...)
 }
 
 // Rotations returns how many times the writer rotated its file.
@@ -256,12 +272,22 @@ func (w *PcapWriter) writeSegment(p *Packet, src, dst netip.Addr, v6 bool, paylo
 	// The record header and the frame are built in one buffer and written
 	// with one call.
 	var zero [pcapRecordLen]byte
-	w.frame = appendFrame(append(w.frame[:0], zero[:]...), w.opts.LinkType, p.Transport.stream(), src, dst, v6,
+	w.frame = appendFrame(append(w.frame[:0], zero[:]...), w.opts.LinkType, p.Direction == Out, p.Transport.stream(), src, dst, v6,
 		p.Src.Port(), p.Dst.Port(), w.ipID, seq, ack, payload)
 	n := int64(len(w.frame))
-	if w.size+n > w.opts.MaxBytes && w.size > pcapHeaderLen {
-		if err := w.rotate(); err != nil {
+	if w.f == nil { // an earlier create failed: try again, at most once a second
+		if now := time.Now(); now.Before(w.retryAt) {
+			return ErrNoFile
+		} else if err := w.create(); err != nil {
+			w.retryAt = now.Add(time.Second)
 			return err
+		}
+	}
+	var rotateErr error
+	if w.size+n > w.opts.MaxBytes && w.size > pcapHeaderLen {
+		if rotateErr = w.rotate(); w.f == nil {
+			w.retryAt = time.Now().Add(time.Second)
+			return rotateErr
 		}
 	}
 	us := p.Time.UnixMicro()
@@ -274,7 +300,7 @@ func (w *PcapWriter) writeSegment(p *Packet, src, dst netip.Addr, v6 bool, paylo
 		return fmt.Errorf("capture: %w", err)
 	}
 	w.size += n
-	return nil
+	return rotateErr // the record is written; a failed shift is still reported
 }
 
 // Flush writes buffered records to the file.
@@ -283,6 +309,9 @@ func (w *PcapWriter) Flush() error {
 	defer w.mu.Unlock()
 	if w.closed {
 		return ErrClosed
+	}
+	if w.f == nil {
+		return nil // nothing buffered: the failed create's error was returned then
 	}
 	if err := w.bw.Flush(); err != nil {
 		return fmt.Errorf("capture: %w", err)
@@ -298,6 +327,9 @@ func (w *PcapWriter) Close() error {
 		return nil
 	}
 	w.closed = true
+	if w.f == nil {
+		return nil
+	}
 	err := w.bw.Flush()
 	if cerr := w.f.Close(); err == nil {
 		err = cerr
@@ -311,17 +343,23 @@ func (w *PcapWriter) Close() error {
 // Synthesized link-layer addresses: locally administered unicast MACs
 // (IEEE 802 U/L bit set), the SBC side and the peer side.
 var (
-	macA = [6]byte{0x02, 0x53, 0x42, 0x43, 0x00, 0x01}
-	macB = [6]byte{0x02, 0x53, 0x42, 0x43, 0x00, 0x02}
+	macSBC  = [6]byte{0x02, 0x53, 0x42, 0x43, 0x00, 0x01}
+	macPeer = [6]byte{0x02, 0x53, 0x42, 0x43, 0x00, 0x02}
 )
 
 // appendFrame appends one link-layer frame carrying payload in a UDP datagram
 // or a TCP segment (PSH|ACK) to dst.
-func appendFrame(b []byte, link LinkType, tcp bool, src, dst netip.Addr, v6 bool,
+func appendFrame(b []byte, link LinkType, out, tcp bool, src, dst netip.Addr, v6 bool,
 	sport, dport, ipID uint16, seq, ack uint32, payload []byte) []byte {
 	if link == LinkEthernet {
-		b = append(b, macB[:]...)
-		b = append(b, macA[:]...)
+		// Destination then source MAC: the SBC's own for what it sends.
+		if out {
+			b = append(b, macPeer[:]...)
+			b = append(b, macSBC[:]...)
+		} else {
+			b = append(b, macSBC[:]...)
+			b = append(b, macPeer[:]...)
+		}
 		if v6 {
 			b = append(b, 0x86, 0xdd)
 		} else {
@@ -387,19 +425,27 @@ func appendFrame(b []byte, link LinkType, tcp bool, src, dst netip.Addr, v6 bool
 	return b
 }
 
-// sum adds b as big-endian 16-bit words to the one's-complement accumulator s.
+// sum adds b as big-endian 16-bit words to the one's-complement accumulator s
+// and returns the partial sum folded to at most 17 bits. It adds 32-bit words
+// into a 64-bit accumulator, which gives the same one's-complement sum
+// (2^16 = 1 modulo 0xffff, RFC 1071 §2(B)) with a quarter of the additions.
 func sum(s uint32, b []byte) uint32 {
+	acc := uint64(s)
+	for len(b) >= 8 {
+		acc += uint64(binary.BigEndian.Uint32(b)) + uint64(binary.BigEndian.Uint32(b[4:]))
+		b = b[8:]
+	}
 	for len(b) >= 2 {
-		s += uint32(b[0])<<8 | uint32(b[1])
+		acc += uint64(b[0])<<8 | uint64(b[1])
 		b = b[2:]
-		if s >= 1<<31 {
-			s = s&0xffff + s>>16
-		}
 	}
 	if len(b) == 1 {
-		s += uint32(b[0]) << 8
+		acc += uint64(b[0]) << 8
 	}
-	return s
+	acc = acc>>32 + acc&0xffffffff
+	acc = acc>>32 + acc&0xffffffff
+	acc = acc>>16 + acc&0xffff
+	return uint32(acc)
 }
 
 // fold returns the one's complement of the folded one's-complement sum s

@@ -347,3 +347,79 @@ func TestPcapRejects(t *testing.T) {
 		t.Error("unsupported link type accepted")
 	}
 }
+
+func TestChecksumSum(t *testing.T) {
+	b := make([]byte, 300)
+	x := uint32(12345)
+	for i := range b {
+		x = x*1103515245 + 12345
+		b[i] = byte(x >> 16)
+	}
+	for _, fill := range []byte{0x00, 0xff} {
+		ones := append([]byte(nil), b...)
+		for i := range ones[:150] {
+			ones[i] = fill
+		}
+		for n := 0; n <= len(ones); n++ {
+			for _, init := range []uint32{0, 0xffff, 0x1fffe} {
+				want := onesSum(append([]byte{byte(init >> 8), byte(init)}, ones[:n]...))
+				if init > 0xffff {
+					want = onesSum(append([]byte{0xff, 0xff, 0xff, 0xff}, ones[:n]...))
+				}
+				if got := ^fold(sum(init, ones[:n])); got != want && !(got == 0xffff && want == 0) && !(got == 0 && want == 0xffff) {
+					t.Fatalf("fill %#x n %d init %#x: sum %#x, want %#x", fill, n, init, got, want)
+				}
+			}
+		}
+	}
+}
+
+func TestPcapKeepsCapturingAfterFailures(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "sip.pcap")
+	// sip.1.pcap is a non-empty directory: the shift at rotation fails.
+	if err := os.MkdirAll(filepath.Join(dir, "sip.1.pcap", "x"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	w, err := OpenPcap(path, PcapOptions{MaxBytes: 2048, MaxFiles: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	msg := testMessages()[0].pkt
+	var failed, ok int
+	for range 10 {
+		if err := w.WritePacket(&msg); err != nil {
+			failed++
+		} else {
+			ok++
+		}
+	}
+	if failed == 0 || w.Rotations() == 0 {
+		t.Fatalf("no rotation failure seen (%d rotations)", w.Rotations())
+	}
+	w.Flush()
+	if _, recs := readPcap(t, path); len(recs) == 0 {
+		t.Fatal("no records after a failed rotation: capture stopped")
+	}
+	// The directory disappears: writes fail fast (no open per packet) and
+	// capture resumes once it is back.
+	os.RemoveAll(dir)
+	w.rotate()
+	if err := w.WritePacket(&msg); err == nil {
+		t.Fatal("write without a directory succeeded")
+	}
+	if err := w.WritePacket(&msg); err != ErrNoFile {
+		t.Fatalf("second write: %v, want ErrNoFile", err)
+	}
+	os.MkdirAll(dir, 0o755)
+	w.retryAt = time.Time{} // skip the one-second wait
+	if err := w.WritePacket(&msg); err != nil {
+		t.Fatalf("write after the directory came back: %v", err)
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if _, recs := readPcap(t, path); len(recs) != 1 {
+		t.Fatalf("%d records in the recreated file", len(recs))
+	}
+}

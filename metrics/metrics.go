@@ -6,6 +6,7 @@ import (
 	"regexp"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -86,6 +87,7 @@ type Metrics struct {
 	ifaces       childCache[string, *ifaceObservers]
 	media        *mediaCollector
 	relayCPU     *relayCPUCollector
+	components   *componentCollector
 
 	policyReloads      *prometheus.CounterVec
 	policyReloadOK     prometheus.Counter
@@ -162,6 +164,7 @@ func New(opts Options) *Metrics {
 	}, []string{"interface"})
 	m.media = newMediaCollector()
 	m.relayCPU = newRelayCPUCollector()
+	m.components = newComponentCollector()
 
 	m.policyReloads = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "sbc_policy_reloads_total",
@@ -187,7 +190,7 @@ func New(opts Options) *Metrics {
 	m.reg.MustRegister(m.callsActive, m.callsAttempted, m.callsAnswered, m.callsFailed,
 		m.callSetup, cps, retrans, m.parseErrors, m.rejected,
 		m.transactionsActive, m.registrations, m.streamJitter, m.streamLoss, m.media,
-		m.relayCPU, m.policyReloads, m.policyInfo, m.policyLastOK, build)
+		m.relayCPU, m.components, m.policyReloads, m.policyInfo, m.policyLastOK, build)
 	if !opts.NoRuntimeCollectors {
 		m.reg.MustRegister(
 			collectors.NewGoCollector(),
@@ -431,39 +434,42 @@ func (m *Metrics) AddCounterFunc(name, help string, f func() float64) error {
 	return nil
 }
 
-// secondWindow counts events in whole wall-clock seconds and reports the
-// count of the last complete second.
+// secondWindow counts events in whole wall-clock seconds, lock-free, and
+// reports the count of the last complete second. Each of its two slots holds
+// the second it counts (high bits) and the count (low 24 bits).
 type secondWindow struct {
-	mu   sync.Mutex
-	now  func() time.Time
-	cur  int64 // Unix second being counted
-	curN uint64
-	prev uint64 // count of second cur-1
+	now   func() time.Time
+	slots [2]atomic.Uint64
 }
+
+const (
+	windowCountBits = 24
+	windowCountMax  = 1<<windowCountBits - 1
+)
 
 func (w *secondWindow) add() {
-	sec := w.now().Unix()
-	w.mu.Lock()
-	w.roll(sec)
-	w.curN++
-	w.mu.Unlock()
-}
-
-func (w *secondWindow) roll(sec int64) {
-	switch {
-	case sec == w.cur:
-	case sec == w.cur+1:
-		w.prev, w.curN, w.cur = w.curN, 0, sec
-	case sec > w.cur:
-		w.prev, w.curN, w.cur = 0, 0, sec
+	sec := uint64(w.now().Unix())
+	slot := &w.slots[sec&1]
+	for {
+		old := slot.Load()
+		next := sec<<windowCountBits | 1
+		if old>>windowCountBits == sec {
+			if old&windowCountMax == windowCountMax {
+				return // saturated: 16.7 million in one second
+			}
+			next = old + 1
+		}
+		if slot.CompareAndSwap(old, next) {
+			return
+		}
 	}
-	// sec < w.cur: the clock stepped back; keep counting in the current second.
 }
 
 func (w *secondWindow) rate() float64 {
-	sec := w.now().Unix()
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	w.roll(sec)
-	return float64(w.prev)
+	prev := uint64(w.now().Unix()) - 1
+	v := w.slots[prev&1].Load()
+	if v>>windowCountBits != prev {
+		return 0
+	}
+	return float64(v & windowCountMax)
 }

@@ -2,9 +2,11 @@ package metrics
 
 import (
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -347,5 +349,101 @@ func BenchmarkCallAttemptedHandle(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
 		tr.Attempted()
+	}
+}
+
+func TestThreadCPU(t *testing.T) {
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	start, err := ThreadCPU()
+	if err != nil {
+		t.Skipf("no thread CPU clock: %v", err)
+	}
+	x := uint64(1)
+	var now time.Duration
+	for i := 0; i < 1e9; i++ { // bounded: stop as soon as the clock moved
+		x = x*6364136223846793005 + 1442695040888963407
+		if i%1e5 == 0 {
+			if now, _ = ThreadCPU(); now > start {
+				break
+			}
+		}
+	}
+	if now <= start {
+		t.Fatalf("thread CPU clock did not advance: %v -> %v (%d)", start, now, x)
+	}
+}
+
+func TestComponentStats(t *testing.T) {
+	m, _ := newTest(t)
+	m.SetCaptureStats(func(dst []CaptureSinkStats) []CaptureSinkStats {
+		return append(dst, CaptureSinkStats{Name: "pcap", Written: 10, Dropped: 2}, CaptureSinkStats{Name: "hep", Written: 12, Errors: 1})
+	})
+	m.SetCDRPostStats(func() CDRPostStats { return CDRPostStats{Delivered: 7, Dropped: 1, GivenUp: 2, Retries: 5, Queued: 3} })
+	body := scrape(t, m.Handler())
+	for _, w := range []string{
+		`sbc_capture_packets_total{result="written",sink="pcap"} 10`,
+		`sbc_capture_packets_total{result="dropped",sink="pcap"} 2`,
+		`sbc_capture_packets_total{result="error",sink="hep"} 1`,
+		`sbc_cdr_posts_total{result="delivered"} 7`,
+		`sbc_cdr_posts_total{result="given_up"} 2`,
+		`sbc_cdr_post_retries_total 5`,
+		`sbc_cdr_post_queue_length 3`,
+	} {
+		if !strings.Contains(body, w+"\n") {
+			t.Errorf("scrape lacks %q", w)
+		}
+	}
+	problems, err := testutil.GatherAndLint(m.Registry())
+	if err != nil || len(problems) > 0 {
+		t.Fatalf("lint: %v %v", err, problems)
+	}
+}
+
+// BenchmarkBaselineCounterInc is the floor for the call-path benchmarks: one
+// resolved prometheus counter increment.
+func BenchmarkBaselineCounterInc(b *testing.B) {
+	m := New(Options{NoRuntimeCollectors: true})
+	c := m.callsAttempted.WithLabelValues("carrier-a")
+	b.ReportAllocs()
+	for b.Loop() {
+		c.Inc()
+	}
+}
+
+func BenchmarkScrape(b *testing.B) {
+	m := New(Options{NoRuntimeCollectors: true})
+	for i := range 50 {
+		tr := fmt.Sprintf("trunk-%d", i)
+		m.CallAttempted(tr)
+		m.CallAnswered(tr, 100*time.Millisecond)
+		m.CallFailed(tr, 486)
+	}
+	h := m.Handler()
+	req := httptest.NewRequest("GET", "/metrics", nil)
+	b.ReportAllocs()
+	for b.Loop() {
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, req)
+	}
+}
+
+func TestCallsPerSecondConcurrent(t *testing.T) {
+	m, clk := newTest(t)
+	var wg sync.WaitGroup
+	for g := range 4 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			tr := m.Trunk(fmt.Sprint("t", g%2))
+			for range 1000 {
+				tr.Attempted()
+			}
+		}()
+	}
+	wg.Wait()
+	clk.add(time.Second)
+	if got := m.cps.rate(); got != 4000 {
+		t.Fatalf("rate %v, want 4000", got)
 	}
 }

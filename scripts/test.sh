@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Runs the whole test suite on a fresh machine: installs what the tests need
-# (SIPp from Debian's sip-tester, tshark), then gofmt, go vet and go test -race
+# (SIPp from Debian's sip-tester, tshark, sngrep), then gofmt, go vet and go test -race
 # over the SBC module and the bench module.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -8,6 +8,7 @@ cd "$(dirname "$0")/.."
 need_apt=()
 command -v sipp >/dev/null 2>&1 || need_apt+=(sip-tester)
 command -v tshark >/dev/null 2>&1 || need_apt+=(tshark)
+command -v sngrep >/dev/null 2>&1 || need_apt+=(sngrep)
 command -v ip >/dev/null 2>&1 || need_apt+=(iproute2)
 command -v nft >/dev/null 2>&1 || need_apt+=(nftables)
 if ((${#need_apt[@]})); then
