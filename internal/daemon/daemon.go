@@ -20,6 +20,8 @@ import (
 
 	"github.com/sbc-project/sbc/admin"
 	"github.com/sbc-project/sbc/b2bua"
+	"github.com/sbc-project/sbc/capture"
+	"github.com/sbc-project/sbc/cdrpost"
 	"github.com/sbc-project/sbc/mediarelay"
 	"github.com/sbc-project/sbc/metrics"
 	"github.com/sbc-project/sbc/policy"
@@ -62,8 +64,12 @@ type Options struct {
 	AdminToken string
 	// CDRFile receives one JSON line per call (empty: none), rotated at
 	// CDRMaxBytes.
-	CDRFile      string
-	CDRMaxBytes  int64
+	CDRFile     string
+	CDRMaxBytes int64
+	// CDRURL receives each CDR as an HTTP POST (retried, bounded queue,
+	// drained on shutdown).
+	CDRURL       string
+	Capture      CaptureOptions
 	MediaTimeout time.Duration
 	MediaWorkers int
 	// DrainTimeout bounds the graceful shutdown: calls still up then are
@@ -90,7 +96,8 @@ type Daemon struct {
 	layer   *transport.Layer
 	met     *metrics.Metrics
 	adm     *admin.Server
-	cdr     *b2bua.FileCDRWriter
+	cdr     cdrSinks
+	capt    *capture.Capturer
 	started time.Time
 
 	drainOnce sync.Once
@@ -183,11 +190,29 @@ func start(opts Options) (_ *Daemon, err error) {
 	}
 	var cdr b2bua.CDRSink
 	if opts.CDRFile != "" {
-		d.cdr, err = b2bua.OpenFileCDRWriter(opts.CDRFile, opts.CDRMaxBytes)
+		d.cdr.file, err = b2bua.OpenFileCDRWriter(opts.CDRFile, opts.CDRMaxBytes)
 		if err != nil {
 			return nil, err
 		}
 		cdr = d.cdr
+	}
+	if opts.CDRURL != "" {
+		d.cdr.post, err = cdrpost.New(opts.CDRURL, cdrpost.Options{Logger: log,
+			OnGiveUp: func(b []byte, err error) { d.log.Error("CDR not delivered", "err", err, "cdr", string(b)) }})
+		if err != nil {
+			return nil, err
+		}
+		cdr = d.cdr
+	}
+	d.capt, err = openCapture(opts.Capture, d)
+	if err != nil {
+		return nil, fmt.Errorf("daemon: capture: %w", err)
+	}
+	var wrapUDP func(string, transport.PacketConn) transport.PacketConn
+	if d.capt != nil {
+		wrapUDP = func(_ string, pc transport.PacketConn) transport.PacketConn {
+			return capConn{PacketConn: pc, local: localOf(pc), d: d}
+		}
 	}
 	d.srv, err = b2bua.New(b2bua.Config{Tx: pendingTx{}, Relay: d.relay, Policy: d.store.Current,
 		Interfaces: bifs, CDR: cdr, Logger: log, Observer: observer{d.met}})
@@ -196,7 +221,7 @@ func start(opts Options) (_ *Daemon, err error) {
 	}
 	d.mgr, d.layer, err = transaction.New(
 		transaction.Config{T1: opts.T1, T2: opts.T2, T4: opts.T4, Handler: d.srv, Hooks: d.srv.Hooks(), Logger: log},
-		transport.Config{Listeners: lcs, Limits: opts.Limits, Logger: log, OnReject: d.onReject})
+		transport.Config{Listeners: lcs, Limits: opts.Limits, Logger: log, OnReject: d.onReject, WrapUDP: wrapUDP})
 	if err != nil {
 		return nil, fmt.Errorf("daemon: %w", err)
 	}
@@ -248,9 +273,12 @@ func (d *Daemon) close() error {
 	if d.relay != nil {
 		errs = append(errs, d.relay.Close())
 	}
-	if d.cdr != nil {
-		errs = append(errs, d.cdr.Close())
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	errs = append(errs, d.cdr.close(ctx))
+	if d.capt != nil {
+		errs = append(errs, d.capt.Close(ctx))
 	}
+	cancel()
 	return errors.Join(errs...)
 }
 
