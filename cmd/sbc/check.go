@@ -123,6 +123,14 @@ func route(stdout, stderr io.Writer, pol *policy.Policy, a routeArgs) int {
 			return 2
 		}
 		t, ok := pol.MatchTrunk(ap, a.transport, a.iface)
+		if !ok && a.iface == "" {
+			// Without -interface, try the source on every interface.
+			for _, cand := range pol.Trunks() {
+				if t, ok = pol.MatchTrunk(ap, a.transport, cand.Interface); ok {
+					break
+				}
+			}
+		}
 		if !ok {
 			fmt.Fprintf(stdout, "source %s matches no trunk: the call would be refused with 403\n", ap)
 			return 0
