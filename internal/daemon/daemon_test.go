@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/netip"
 	"os"
@@ -18,6 +19,7 @@ import (
 
 	"github.com/sbc-project/sbc/admin"
 	"github.com/sbc-project/sbc/internal/sipptest"
+	"github.com/sbc-project/sbc/sip"
 	"github.com/sbc-project/sbc/sip/transport"
 )
 
@@ -317,5 +319,113 @@ func TestDaemonLoad(t *testing.T) {
 	}
 	if got := metric(m, `sbc_calls_answered_total{trunk="pbx"}`); got != fmt.Sprint(calls) {
 		t.Errorf("answered = %s, want %d", got, calls)
+	}
+}
+
+// holdCall starts a call that stays up until someone else hangs it up:
+// the caller waits for a BYE (uac-callee-bye), the callee too (uas-load).
+func holdCall(ctx context.Context, t *testing.T, r *running, calleePort uint16) (caller, callee *sipptest.Process) {
+	t.Helper()
+	callee, err := sipptest.Start(ctx, t, sipptest.Config{Scenario: sipptest.Scenario(t, "uas-load"), Role: sipptest.UAS,
+		Local: netip.AddrPortFrom(calleeIP, calleePort), Calls: 1, RecvTimeout: 30 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	caller, err = sipptest.Start(ctx, t, sipptest.Config{Scenario: sipptest.Scenario(t, "uac-callee-bye"), Role: sipptest.UAC,
+		Local: netip.AddrPortFrom(callerIP, 0), Remote: r.inside, Calls: 1, Service: "4930123", RecvTimeout: 30 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, func() bool { return r.d.Server().ActiveCalls() == 1 })
+	return caller, callee
+}
+
+// TestMediaTimeoutEndsCall: no RTP arrives, so the relay's media timeout
+// tears the call down with BYE on both legs; the CDR says why.
+func TestMediaTimeoutEndsCall(t *testing.T) {
+	calleePort, err := sipptest.FreePort(calleeIP)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := startDaemonOpts(t, calleePort, func(o *Options) { o.MediaTimeout = 2 * time.Second })
+	ctx, cancel := context.WithTimeout(context.Background(), 40*time.Second)
+	defer cancel()
+	caller, callee := holdCall(ctx, t, r, calleePort)
+	for _, p := range []*sipptest.Process{caller, callee} {
+		res, err := p.Wait(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.ExpectCalls(t, 1)
+	}
+	waitFor(t, func() bool { return r.d.Server().ActiveCalls() == 0 })
+	cdr, _ := os.ReadFile(filepath.Join(filepath.Dir(r.policy), "cdr.jsonl"))
+	if !strings.Contains(string(cdr), `"disposition":"media_timeout"`) || !strings.Contains(string(cdr), `"hangup_by":"sbc"`) {
+		t.Errorf("CDR does not record the media timeout:\n%s", cdr)
+	}
+}
+
+// TestGracefulShutdown: on shutdown new calls are refused and the call in
+// progress gets the drain timeout, then BYE on both legs; Run returns.
+func TestGracefulShutdown(t *testing.T) {
+	calleePort, err := sipptest.FreePort(calleeIP)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := startDaemonOpts(t, calleePort, func(o *Options) { o.DrainTimeout = time.Second })
+	ctx, cancel := context.WithTimeout(context.Background(), 40*time.Second)
+	defer cancel()
+	caller, callee := holdCall(ctx, t, r, calleePort)
+	r.cancel()
+	// While draining, a new call is refused with 503 (the hold is 1 s).
+	time.Sleep(100 * time.Millisecond)
+	res := inviteStatus(t, r.inside)
+	if res != 503 {
+		t.Errorf("new call while draining: %d, want 503", res)
+	}
+	for _, p := range []*sipptest.Process{caller, callee} {
+		res, err := p.Wait(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.ExpectCalls(t, 1)
+	}
+	select {
+	case err := <-r.done:
+		r.done <- err
+		if err != nil {
+			t.Errorf("Run: %v", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("Run did not return after the drain")
+	}
+}
+
+// inviteStatus sends one INVITE from the caller's address and returns the
+// final status code.
+func inviteStatus(t *testing.T, to netip.AddrPort) int {
+	t.Helper()
+	conn, err := net.ListenUDP("udp", net.UDPAddrFromAddrPort(netip.AddrPortFrom(callerIP, 0)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	local := conn.LocalAddr().(*net.UDPAddr).AddrPort().String()
+	req := "INVITE sip:4930123@127.0.0.1 SIP/2.0\r\nVia: SIP/2.0/UDP " + local + ";branch=z9hG4bKdrain1\r\nMax-Forwards: 70\r\n" +
+		"From: <sip:a@127.0.0.10>;tag=d1\r\nTo: <sip:4930123@127.0.0.1>\r\nCall-ID: drain-1\r\nCSeq: 1 INVITE\r\nContact: <sip:a@" + local +
+		">\r\nContent-Length: 0\r\n\r\n"
+	if _, err := conn.WriteToUDPAddrPort([]byte(req), to); err != nil {
+		t.Fatal(err)
+	}
+	buf := make([]byte, 65535)
+	for {
+		_ = conn.SetReadDeadline(time.Now().Add(3 * time.Second))
+		n, _, err := conn.ReadFromUDPAddrPort(buf)
+		if err != nil {
+			return 0
+		}
+		if m, err := sip.Parse(buf[:n]); err == nil && m.StatusCode >= 200 {
+			return m.StatusCode
+		}
 	}
 }
