@@ -567,8 +567,8 @@ func tagOf(m *sip.Message, name string) string {
 func (c *Call) nextHop(l *callLeg, req *sip.Message) (transport.Target, error) {
 	uri := req.RequestURI
 	if v, ok := req.GetHeader("Route"); ok {
-		if na, err := sip.ParseNameAddr(firstElement(v)); err == nil {
-			uri = na.URI.String()
+		if u, err := routeURI(firstElement(v)); err == nil {
+			uri = u.String()
 		}
 	}
 	u, err := sip.ParseURI(uri)

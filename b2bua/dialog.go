@@ -3,6 +3,7 @@ package b2bua
 import (
 	"fmt"
 	"strconv"
+	"strings"
 
 	"github.com/sbc-project/sbc/sip"
 )
@@ -147,8 +148,8 @@ func (d *dialog) request(method string, seq uint32) *sip.Message {
 	// remote target goes last (§12.2.1.1, §16.12.1.1). Rare, but real.
 	if len(routes) > 0 && !isLooseRoute(routes[0]) {
 		first := routes[0]
-		if na, err := sip.ParseNameAddr(first); err == nil {
-			ruri = na.URI.String()
+		if u, err := routeURI(first); err == nil {
+			ruri = u.String()
 			routes = append(append([]string(nil), routes[1:]...), "<"+d.remoteTarget+">")
 		}
 	}
@@ -168,8 +169,19 @@ func (d *dialog) request(method string, seq uint32) *sip.Message {
 }
 
 func isLooseRoute(v string) bool {
-	na, err := sip.ParseNameAddr(v)
-	return err == nil && na.URI.Params.Has("lr")
+	u, err := routeURI(v)
+	return err == nil && u.Params.Has("lr")
+}
+
+// routeURI is the URI of a Route or Record-Route entry. RFC 3261 §20.30
+// requires the name-addr form; an entry written without <> is read whole as
+// the URI, so its ;lr stays a URI parameter and loose routing keeps working
+// with equipment that omits the brackets.
+func routeURI(v string) (sip.URI, error) {
+	if na, err := sip.ParseRoute(v); err == nil {
+		return na.URI, nil
+	}
+	return sip.ParseURI(strings.TrimSpace(v))
 }
 
 func tagged(nameAddr, tag string) string {

@@ -121,3 +121,12 @@ func TestStrictRouterFirstRoute(t *testing.T) {
 		t.Fatalf("remote target not appended as last Route:\n%s", out)
 	}
 }
+
+func TestRouteWithoutBrackets(t *testing.T) {
+	d := &dialog{callID: "c", localTag: "l", remoteTag: "r", localURI: "<sip:a@x>", remoteURI: "<sip:b@y>",
+		remoteTarget: "sip:b@192.0.2.9", routeSet: []string{"sip:edge.example;lr"}}
+	out := d.request("BYE", 0).String()
+	if !strings.HasPrefix(out, "BYE sip:b@192.0.2.9 SIP/2.0\r\n") {
+		t.Fatalf("a bracketless loose route was taken for a strict router:\n%s", out)
+	}
+}
