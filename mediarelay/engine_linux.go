@@ -71,6 +71,9 @@ type epollWorker struct {
 	siov   []unix.Iovec
 	sname  []unix.RawSockaddrInet6
 	sc     scratch
+
+	// counters for benchmarks, written by the worker only
+	recvCalls, recvPkts, wakeups uint64
 }
 
 func newEpollWorker(e *epollEngine, id int) (*epollWorker, error) {
@@ -207,6 +210,7 @@ func (w *epollWorker) run() {
 			}
 			return
 		}
+		w.wakeups++
 		for i := 0; i < n; i++ {
 			d := w.events[i].Fd
 			if d == wakeData {
@@ -246,6 +250,8 @@ func (w *epollWorker) drain(so *sock) {
 			return // EAGAIN: drained (level-triggered epoll reports new data)
 		}
 		got := int(r1)
+		w.recvCalls++
+		w.recvPkts += uint64(got)
 		for i := 0; i < got; i++ {
 			p := &w.pk[i]
 			p.buf = w.bufs[i]
