@@ -16,6 +16,10 @@ DURATION=${DURATION:-15s}
 CALLS=${CALLS:-1000 2000}
 RELAYS=${RELAYS:-sbc rtpengine}
 RELAY_CPU=${RELAY_CPU:-0}
+# PRIO=fifo runs relay and generator under SCHED_FIFO (chrt -f 10) so that a
+# machine shared with other work does not starve them during a step; the
+# kernel's RT throttling still leaves 5% of each CPU to everything else.
+PRIO=${PRIO:-}
 GEN_CPU=${GEN_CPU:-1}
 NG_SBC=127.0.0.1:22240
 NG_RTPE=127.0.0.1:22241
@@ -32,6 +36,10 @@ if ! command -v rtpengine >/dev/null 2>&1; then
 fi
 command -v taskset >/dev/null || { echo "taskset (util-linux) missing" >&2; exit 1; }
 ulimit -n 65536 2>/dev/null || true
+prio=()
+if [[ "$PRIO" == fifo ]]; then
+	prio=(chrt -f 10)
+fi
 
 bin=$(mktemp -d)
 relay_pid=
@@ -48,7 +56,7 @@ trap cleanup EXIT
 start_relay() { # name -> sets relay_pid and ng
 	case $1 in
 	sbc)
-		taskset -c "$RELAY_CPU" "$bin/rtpload" relay -ng "$NG_SBC" -addr 127.0.0.1 -ports 20000-29999 -workers 1 \
+		"${prio[@]}" taskset -c "$RELAY_CPU" "$bin/rtpload" relay -ng "$NG_SBC" -addr 127.0.0.1 -ports 20000-29999 -workers 1 \
 			2>"$bin/sbc.log" &
 		relay_pid=$!
 		ng=$NG_SBC
@@ -56,7 +64,7 @@ start_relay() { # name -> sets relay_pid and ng
 	rtpengine)
 		# Userspace forwarding only (table -1: no kernel module), loopback only,
 		# one worker thread like the SBC relay's one epoll worker.
-		taskset -c "$RELAY_CPU" rtpengine --config-file=none --foreground --log-stderr --log-level=3 \
+		"${prio[@]}" taskset -c "$RELAY_CPU" rtpengine --config-file=none --foreground --log-stderr --log-level=3 \
 			--table=-1 --interface=127.0.0.1 --listen-ng="$NG_RTPE" --port-min=30000 --port-max=39999 \
 			--num-threads=1 --delete-delay=0 2>"$bin/rtpengine.log" &
 		relay_pid=$!
@@ -75,16 +83,16 @@ stop_relay() {
 
 {
 	echo "# media relay benchmark $(date -u +%FT%TZ) on $(nproc) CPUs, load: $(cut -d' ' -f1-3 /proc/loadavg)"
-	echo "# $(rtpengine --version 2>&1 | head -1); relay on CPU $RELAY_CPU, generator on CPU $GEN_CPU, $DURATION per step"
+	echo "# $(rtpengine --version 2>&1 | head -1); relay on CPU $RELAY_CPU, generator on CPU $GEN_CPU, $DURATION per step, PRIO=${PRIO:-normal}"
 	for calls in $CALLS; do
 		for r in $RELAYS; do
 			start_relay "$r"
-			timeout 600 taskset -c "$GEN_CPU" "$bin/rtpload" run -ng "$ng" -pid "$relay_pid" -calls "$calls" \
+			timeout 600 "${prio[@]}" taskset -c "$GEN_CPU" "$bin/rtpload" run -ng "$ng" -pid "$relay_pid" -calls "$calls" \
 				-duration "$DURATION" -name "$r" -json || echo "$r calls=$calls: FAILED"
 			stop_relay
 		done
 	done
 	echo "# saturated single socket, relay CPU per packet in one go test run (epoll vs goroutine vs naive)"
-	go test -run XXX -bench 'RelaySaturatedSocket|RelayManySockets' -benchtime 200000x ./mediarelay | grep -E '^Benchmark'
+	go test -run XXX -bench 'RelaySaturatedSocket|RelayManySockets' -benchtime ${BENCHTIME:-100000x} ./mediarelay | grep -E '^Benchmark'
 } | tee "$OUT"
 echo "results in $OUT"

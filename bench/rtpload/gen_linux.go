@@ -41,12 +41,15 @@ type Result struct {
 	RelayCPU         time.Duration // relay process CPU (user+system) over the step
 	RelayCPUPerPkt   time.Duration // RelayCPU / Sent
 	RelayUtilization float64       // RelayCPU / Elapsed
+	RelayDrops       uint64        // datagrams the kernel dropped on the relay's sockets (full receive buffer)
+	GenDrops         uint64        // datagrams dropped on the generator's own sockets (generator too slow)
+	Drain            time.Duration // time after sending stopped until the last packet arrived
 }
 
 // String formats the result as one table row.
 func (r Result) String() string {
-	return fmt.Sprintf("calls=%d sockets=%d offered=%dpps sent=%d delivered=%d loss=%.4f%% p50=%v p99=%v max=%v relay-cpu=%v (%.1f%% of a core) cpu/pkt=%v",
-		r.Calls, r.Sockets, r.TargetPPS, r.Sent, r.Delivered, 100*r.Loss, r.P50, r.P99, r.Max, r.RelayCPU.Round(time.Millisecond), 100*r.RelayUtilization, r.RelayCPUPerPkt)
+	return fmt.Sprintf("calls=%d sockets=%d offered=%dpps sent=%d delivered=%d loss=%.4f%% (relay-socket drops %d, generator-socket drops %d) p50=%v p99=%v max=%v drain=%v relay-cpu=%v (%.1f%% of a core) cpu/pkt=%v",
+		r.Calls, r.Sockets, r.TargetPPS, r.Sent, r.Delivered, 100*r.Loss, r.RelayDrops, r.GenDrops, r.P50, r.P99, r.Max.Round(time.Microsecond), r.Drain.Round(time.Millisecond), r.RelayCPU.Round(time.Millisecond), 100*r.RelayUtilization, r.RelayCPUPerPkt)
 }
 
 // endpoint is one of the generator's two UDP sockets: the caller side
@@ -330,8 +333,18 @@ func Run(cfg Config) (Result, error) {
 	}
 	elapsed := time.Since(start)
 	runtime.UnlockOSThread()
-	// Let packets in flight arrive, then measure.
-	time.Sleep(300 * time.Millisecond)
+	// Let what is queued arrive: wait until nothing came for 300 ms (at
+	// most 10 s), so that a slow generator shows as latency, not loss.
+	end := time.Now()
+	for last := delivered.Load(); time.Since(end) < 10*time.Second; {
+		time.Sleep(300 * time.Millisecond)
+		now := delivered.Load()
+		if now == last {
+			break
+		}
+		last = now
+	}
+	drain := time.Since(end) - 300*time.Millisecond
 	var c1 time.Duration
 	if cfg.RelayPID != 0 {
 		c1, _ = procCPU(cfg.RelayPID)
@@ -346,5 +359,42 @@ func Run(cfg Config) (Result, error) {
 		res.RelayCPUPerPkt = res.RelayCPU / time.Duration(sent)
 	}
 	res.RelayUtilization = res.RelayCPU.Seconds() / elapsed.Seconds()
+	res.Drain = drain
+	genPorts := map[uint16]bool{caller.addr.Port(): true, callee.addr.Port(): true}
+	relayPorts := map[uint16]bool{}
+	for _, e := range []*endpoint{caller, callee} {
+		for i := range e.dsts {
+			pb := (*[2]byte)(unsafe.Pointer(&e.dsts[i].Port))
+			relayPorts[uint16(pb[0])<<8|uint16(pb[1])] = true
+		}
+	}
+	res.GenDrops, res.RelayDrops = udpDrops(genPorts), udpDrops(relayPorts)
 	return res, nil
+}
+
+// udpDrops sums the drops column of /proc/net/udp over the sockets bound
+// to the given local ports.
+func udpDrops(ports map[uint16]bool) uint64 {
+	b, err := os.ReadFile("/proc/net/udp")
+	if err != nil {
+		return 0
+	}
+	var total uint64
+	for _, line := range strings.Split(string(b), "\n")[1:] {
+		f := strings.Fields(line)
+		if len(f) < 13 {
+			continue
+		}
+		_, hexPort, ok := strings.Cut(f[1], ":")
+		if !ok {
+			continue
+		}
+		p, err := strconv.ParseUint(hexPort, 16, 16)
+		if err != nil || !ports[uint16(p)] {
+			continue
+		}
+		d, _ := strconv.ParseUint(f[len(f)-1], 10, 64)
+		total += d
+	}
+	return total
 }
