@@ -200,7 +200,7 @@ func benchRelay(b *testing.B, kind string, sockets, window int) {
 		if kind == "goroutine" {
 			e = EngineGoroutine
 		}
-		r, err := New(Config{Engine: e, Workers: 1, Interfaces: []InterfaceConfig{
+		r, err := New(Config{Engine: e, Workers: 1, SocketSend: kind == "epoll-socketsend", Interfaces: []InterfaceConfig{
 			{Name: "inside", Addr: inside, PortMin: 43000, PortMax: 43000 + uint16(2*sockets) + 199},
 			{Name: "outside", Addr: outside, PortMin: 43000, PortMax: 43000 + uint16(2*sockets) + 199},
 		}})
@@ -218,16 +218,12 @@ func benchRelay(b *testing.B, kind string, sockets, window int) {
 		}
 		stop = func() {
 			r.Close()
-			if e == EngineEpoll {
-				w := r.eng.(*epollEngine)
-				_ = w
-			}
 		}
 		if e == EngineEpoll {
 			w := r.eng.(*epollEngine).workers[0]
 			defer func() {
-				b.ReportMetric(float64(w.recvPkts)/float64(w.recvCalls), "pkts/recvmmsg")
-				b.ReportMetric(float64(w.recvPkts)/float64(w.wakeups), "pkts/wakeup")
+				b.ReportMetric(float64(w.recvPkts.Load())/float64(w.recvCalls.Load()), "pkts/recvmmsg")
+				b.ReportMetric(float64(w.recvPkts.Load())/float64(w.wakeups.Load()), "pkts/wakeup")
 			}()
 		}
 		workerCPU = func() time.Duration { return r.eng.cpu() }
@@ -256,7 +252,7 @@ func benchRelay(b *testing.B, kind string, sockets, window int) {
 	b.ReportMetric(float64(relay.Nanoseconds())/float64(b.N), "relay-cpu-ns/pkt")
 	b.ReportMetric(float64(got)/relay.Seconds(), "pkts/relay-cpu-s")
 	b.ReportMetric(100*float64(b.N-got)/float64(b.N), "loss-%")
-	if workerCPU != nil && kind == "epoll" {
+	if workerCPU != nil && kind != "goroutine" {
 		b.ReportMetric(float64((workerCPU()-w0).Nanoseconds())/float64(b.N), "worker-ns/pkt")
 	}
 }
@@ -265,7 +261,7 @@ func benchRelay(b *testing.B, kind string, sockets, window int) {
 // of 50 pps per leg over thousands of legs.
 func BenchmarkRelayManySockets(b *testing.B) {
 	for _, n := range []int{200, 2000} {
-		for _, kind := range []string{"epoll", "goroutine", "naive"} {
+		for _, kind := range []string{"epoll", "epoll-socketsend", "goroutine", "naive"} {
 			b.Run(fmt.Sprintf("%s/sockets=%d", kind, n), func(b *testing.B) { benchRelay(b, kind, n, 256) })
 		}
 	}
@@ -274,7 +270,7 @@ func BenchmarkRelayManySockets(b *testing.B) {
 // BenchmarkRelaySaturatedSocket: one socket kept full (512 packets in
 // flight), the relay's CPU-bound throughput.
 func BenchmarkRelaySaturatedSocket(b *testing.B) {
-	for _, kind := range []string{"epoll", "goroutine", "naive"} {
+	for _, kind := range []string{"epoll", "epoll-socketsend", "goroutine", "naive"} {
 		b.Run(kind, func(b *testing.B) { benchRelay(b, kind, 1, 512) })
 	}
 }
@@ -282,7 +278,7 @@ func BenchmarkRelaySaturatedSocket(b *testing.B) {
 // BenchmarkHandle is the per-packet decision alone (classify, RTP header
 // check, latch, stats, destination).
 func BenchmarkHandle(b *testing.B) {
-	r := newRelay(b, EngineGoroutine, nil)
+	r := newRelay(b, variant{"goroutine", EngineGoroutine, false}, nil)
 	s, err := r.NewSession(SessionConfig{ALeg: LegConfig{Interface: "inside"}, BLeg: LegConfig{Interface: "outside"}})
 	if err != nil {
 		b.Fatal(err)
@@ -310,7 +306,7 @@ func BenchmarkHandle(b *testing.B) {
 // TestHandleAllocs proves the per-packet path, RTCP reports included,
 // allocates nothing.
 func TestHandleAllocs(t *testing.T) {
-	r := newRelay(t, EngineGoroutine, nil)
+	r := newRelay(t, variant{"goroutine", EngineGoroutine, false}, nil)
 	s, err := r.NewSession(SessionConfig{ALeg: LegConfig{Interface: "inside"}, BLeg: LegConfig{Interface: "outside"}})
 	if err != nil {
 		t.Fatal(err)

@@ -48,6 +48,8 @@ type engine interface {
 	shutdown()
 	// cpu returns the on-CPU time of the engine's workers (0 if unknown).
 	cpu() time.Duration
+	// counters returns wakeups, read calls and datagrams read (0 if unknown).
+	counters() (wakeups, calls, pkts uint64)
 }
 
 // New validates cfg and starts a relay: its I/O engine and its media
@@ -207,6 +209,10 @@ type RelayStats struct {
 	// WorkerCPU is the on-CPU time of the I/O workers since New (epoll
 	// engine on Linux; 0 where unknown).
 	WorkerCPU time.Duration
+	// Wakeups, ReadCalls and Datagrams count the epoll workers' epoll_wait
+	// returns, recvmmsg calls and datagrams read (Datagrams/Wakeups is the
+	// batching achieved); 0 for the goroutine engine.
+	Wakeups, ReadCalls, Datagrams uint64
 }
 
 // Stats returns the number of sessions and ports in use per interface.
@@ -218,6 +224,7 @@ func (r *Relay) Stats() RelayStats {
 	}
 	r.mu.Unlock()
 	st.WorkerCPU = r.eng.cpu()
+	st.Wakeups, st.ReadCalls, st.Datagrams = r.eng.counters()
 	return st
 }
 
@@ -235,10 +242,11 @@ func (r *Relay) Close() error {
 		_ = s.closeLocked()
 	}
 	r.mu.Unlock()
+	st := r.Stats()
 	r.eng.shutdown()
 	close(r.stop)
 	<-r.done
-	r.log.Info("media relay stopped")
+	r.log.Info("media relay stopped", "wakeups", st.Wakeups, "read_calls", st.ReadCalls, "datagrams", st.Datagrams, "worker_cpu", st.WorkerCPU)
 	return nil
 }
 

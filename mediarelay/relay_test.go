@@ -20,24 +20,33 @@ var (
 	outside = netip.MustParseAddr("127.0.0.2")
 )
 
-// engines lists the engines every relay test runs against.
-func engines() []Engine {
+// variant is one engine configuration every relay test runs against.
+type variant struct {
+	name       string
+	engine     Engine
+	socketSend bool
+}
+
+func (v variant) String() string { return v.name }
+
+func variants() []variant {
 	if runtime.GOOS == "linux" {
-		return []Engine{EngineEpoll, EngineGoroutine}
+		return []variant{{"epoll", EngineEpoll, false}, {"epoll-socketsend", EngineEpoll, true}, {"goroutine", EngineGoroutine, false}}
 	}
-	return []Engine{EngineGoroutine}
+	return []variant{{"goroutine", EngineGoroutine, false}}
 }
 
-func forEngine(t *testing.T, f func(t *testing.T, e Engine)) {
-	for _, e := range engines() {
-		t.Run(e.String(), func(t *testing.T) { f(t, e) })
+func forEngine(t *testing.T, f func(t *testing.T, e variant)) {
+	for _, v := range variants() {
+		t.Run(v.name, func(t *testing.T) { f(t, v) })
 	}
 }
 
-func newRelay(t testing.TB, e Engine, mod func(*Config)) *Relay {
+func newRelay(t testing.TB, v variant, mod func(*Config)) *Relay {
 	t.Helper()
 	cfg := Config{
-		Engine: e,
+		Engine:     v.engine,
+		SocketSend: v.socketSend,
 		Interfaces: []InterfaceConfig{
 			{Name: "inside", Addr: inside, PortMin: 41000, PortMax: 41999},
 			{Name: "outside", Addr: outside, PortMin: 41000, PortMax: 41999},
@@ -158,7 +167,7 @@ const wait = 2 * time.Second
 const quiet = 150 * time.Millisecond
 
 func TestTwoWayRelay(t *testing.T) {
-	forEngine(t, func(t *testing.T, e Engine) {
+	forEngine(t, func(t *testing.T, e variant) {
 		r := newRelay(t, e, nil)
 		c := newCall(t, r, SessionConfig{})
 		if c.la.Addr != inside || c.lb.Addr != outside || c.la.RTPPort%2 != 0 || c.la.RTCPPort != c.la.RTPPort+1 {
@@ -183,7 +192,7 @@ func TestTwoWayRelay(t *testing.T) {
 }
 
 func TestNoForwardBeforeSignalling(t *testing.T) {
-	forEngine(t, func(t *testing.T, e Engine) {
+	forEngine(t, func(t *testing.T, e variant) {
 		r := newRelay(t, e, nil)
 		s, err := r.NewSession(SessionConfig{ALeg: LegConfig{Interface: "inside"}, BLeg: LegConfig{Interface: "outside"}})
 		if err != nil {
@@ -212,7 +221,7 @@ func TestNoForwardBeforeSignalling(t *testing.T) {
 }
 
 func TestLatchLearnNATedSource(t *testing.T) {
-	forEngine(t, func(t *testing.T, e Engine) {
+	forEngine(t, func(t *testing.T, e variant) {
 		r := newRelay(t, e, func(c *Config) { c.RelatchIdle = 200 * time.Millisecond })
 		s, err := r.NewSession(SessionConfig{ALeg: LegConfig{Interface: "inside", Latch: LatchLearn}, BLeg: LegConfig{Interface: "outside", Latch: LatchStrict}})
 		if err != nil {
@@ -254,7 +263,7 @@ func TestLatchLearnNATedSource(t *testing.T) {
 }
 
 func TestStrictDropsForeignSource(t *testing.T) {
-	forEngine(t, func(t *testing.T, e Engine) {
+	forEngine(t, func(t *testing.T, e variant) {
 		r := newRelay(t, e, nil)
 		c := newCall(t, r, SessionConfig{ALeg: LegConfig{Latch: LatchStrict}, BLeg: LegConfig{Latch: LatchStrict}})
 		foreign := newPeer(t, inside)
@@ -270,7 +279,7 @@ func TestStrictDropsForeignSource(t *testing.T) {
 }
 
 func TestLatchOnceRefusesInjection(t *testing.T) {
-	forEngine(t, func(t *testing.T, e Engine) {
+	forEngine(t, func(t *testing.T, e variant) {
 		r := newRelay(t, e, nil)
 		c := newCall(t, r, SessionConfig{ALeg: LegConfig{Latch: LatchOnce}, BLeg: LegConfig{Latch: LatchOnce}})
 		p := rtpPacket(1, 1, 0, 160)
@@ -321,7 +330,7 @@ func stunRequest(t testing.TB) *stun.Message {
 }
 
 func TestUnallocatedPortNotAnswered(t *testing.T) {
-	forEngine(t, func(t *testing.T, e Engine) {
+	forEngine(t, func(t *testing.T, e variant) {
 		r := newRelay(t, e, nil)
 		c := newCall(t, r, SessionConfig{})
 		probe := newPeer(t, inside)
@@ -340,7 +349,7 @@ func TestUnallocatedPortNotAnswered(t *testing.T) {
 }
 
 func TestSTUNAnsweredNotForwarded(t *testing.T) {
-	forEngine(t, func(t *testing.T, e Engine) {
+	forEngine(t, func(t *testing.T, e variant) {
 		r := newRelay(t, e, nil)
 		c := newCall(t, r, SessionConfig{ALeg: LegConfig{Latch: LatchOnce}})
 		req := stunRequest(t)
@@ -388,7 +397,7 @@ func rtcpRR(t testing.TB, ssrc uint32, lost int32, jitter uint32) []byte {
 }
 
 func TestRTCPPairingAndMux(t *testing.T) {
-	forEngine(t, func(t *testing.T, e Engine) {
+	forEngine(t, func(t *testing.T, e variant) {
 		r := newRelay(t, e, nil)
 		// A: classic RTP/RTCP pair; B: rtcp-mux.
 		s, err := r.NewSession(SessionConfig{ALeg: LegConfig{Interface: "inside"}, BLeg: LegConfig{Interface: "outside", RTCPMux: true}})
@@ -452,7 +461,7 @@ func TestRTCPPairingAndMux(t *testing.T) {
 }
 
 func TestMediaTimeoutReported(t *testing.T) {
-	forEngine(t, func(t *testing.T, e Engine) {
+	forEngine(t, func(t *testing.T, e variant) {
 		r := newRelay(t, e, func(c *Config) { c.MediaTimeout = 300 * time.Millisecond })
 		ch := make(chan Timeout, 4)
 		c := newCall(t, r, SessionConfig{OnTimeout: func(to Timeout) { ch <- to }, Tag: "call-1"})
@@ -492,7 +501,7 @@ func TestMediaTimeoutReported(t *testing.T) {
 }
 
 func TestPortsReleasedAfter10000Sessions(t *testing.T) {
-	forEngine(t, func(t *testing.T, e Engine) {
+	forEngine(t, func(t *testing.T, e variant) {
 		r := newRelay(t, e, func(c *Config) {
 			c.Interfaces = []InterfaceConfig{
 				{Name: "inside", Addr: inside, PortMin: 42000, PortMax: 42199},
@@ -500,7 +509,7 @@ func TestPortsReleasedAfter10000Sessions(t *testing.T) {
 			}
 		})
 		n := 10000
-		if e == EngineGoroutine {
+		if e.engine == EngineGoroutine {
 			n = 2000 // a goroutine per socket: same property, fewer iterations
 		}
 		for i := 0; i < n; i++ {
@@ -579,7 +588,7 @@ func TestConfigErrors(t *testing.T) {
 			r.Close()
 		}
 	}
-	r := newRelay(t, EngineGoroutine, nil)
+	r := newRelay(t, variant{"goroutine", EngineGoroutine, false}, nil)
 	if _, err := r.NewSession(SessionConfig{ALeg: LegConfig{Interface: "dmz"}, BLeg: LegConfig{Interface: "inside"}}); !errors.Is(err, ErrUnknownInterface) {
 		t.Fatalf("unknown interface: %v", err)
 	}
@@ -685,7 +694,7 @@ func TestSequenceAndJitterStats(t *testing.T) {
 }
 
 func TestRTPValidation(t *testing.T) {
-	forEngine(t, func(t *testing.T, e Engine) {
+	forEngine(t, func(t *testing.T, e variant) {
 		r := newRelay(t, e, nil)
 		c := newCall(t, r, SessionConfig{})
 		bad := [][]byte{
@@ -709,7 +718,7 @@ func TestRTPValidation(t *testing.T) {
 // process (test peers, relay workers, timer) is measured around a packet
 // going through the relay and back.
 func TestZeroAllocsEndToEnd(t *testing.T) {
-	forEngine(t, func(t *testing.T, e Engine) {
+	forEngine(t, func(t *testing.T, e variant) {
 		r := newRelay(t, e, nil)
 		c := newCall(t, r, SessionConfig{})
 		pa := rtpPacket(1, 1, 0, 160)
@@ -736,7 +745,7 @@ func TestZeroAllocsEndToEnd(t *testing.T) {
 		allocs := testing.AllocsPerRun(500, round)
 		// The goroutine engine's netpoller may occasionally allocate; the
 		// epoll engine must not allocate at all.
-		if e == EngineEpoll && allocs != 0 {
+		if e.engine == EngineEpoll && allocs != 0 {
 			t.Fatalf("%v allocations per relayed packet pair, want 0", allocs)
 		}
 		if allocs > 0.05 {

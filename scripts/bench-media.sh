@@ -55,9 +55,13 @@ trap cleanup EXIT
 
 start_relay() { # name -> sets relay_pid and ng
 	case $1 in
-	sbc)
+	sbc | sbc-nocoalesce | sbc-goroutine | sbc-socketsend)
+		local extra=()
+		[[ $1 == sbc-nocoalesce ]] && extra=(-coalesce=-1ns)
+		[[ $1 == sbc-goroutine ]] && extra=(-engine=goroutine)
+		[[ $1 == sbc-socketsend ]] && extra=(-socket-send)
 		"${prio[@]}" taskset -c "$RELAY_CPU" "$bin/rtpload" relay -ng "$NG_SBC" -addr 127.0.0.1 -ports 20000-29999 -workers 1 \
-			2>"$bin/sbc.log" &
+			"${extra[@]}" 2>"$bin/$1.log" &
 		relay_pid=$!
 		ng=$NG_SBC
 		;;
@@ -75,10 +79,11 @@ start_relay() { # name -> sets relay_pid and ng
 	kill -0 "$relay_pid" || { echo "$1 did not start" >&2; cat "$bin/$1.log" >&2; exit 1; }
 }
 
-stop_relay() {
+stop_relay() { # name
 	kill "$relay_pid" 2>/dev/null || true
 	wait "$relay_pid" 2>/dev/null || true
 	relay_pid=
+	grep -h "media relay stopped" "$bin/$1.log" 2>/dev/null | sed "s/^/#   $1: /" || true
 }
 
 {
@@ -89,7 +94,7 @@ stop_relay() {
 			start_relay "$r"
 			timeout 600 "${prio[@]}" taskset -c "$GEN_CPU" "$bin/rtpload" run -ng "$ng" -pid "$relay_pid" -calls "$calls" \
 				-duration "$DURATION" -name "$r" -json || echo "$r calls=$calls: FAILED"
-			stop_relay
+			stop_relay "$r"
 		done
 	done
 	echo "# saturated single socket, relay CPU per packet in one go test run (epoll vs goroutine vs naive)"

@@ -28,6 +28,14 @@ type Config struct {
 	Duration  time.Duration  // how long to send
 	RelayPID  int            // relay process to measure CPU of (0: none)
 	CallIDTag string         // prefix of call IDs (unique per step)
+	// RecvPoll, when positive, makes the generator's receivers poll their
+	// sockets every RecvPoll (MSG_DONTWAIT) instead of sleeping in
+	// recvmmsg. On loopback the sender's system call delivers the datagram
+	// and wakes a sleeping receiver, so with blocking receivers the relay's
+	// CPU includes an inter-processor wakeup of the generator per forwarded
+	// packet, which a real network card would not cost it. Latency then
+	// includes up to RecvPoll of polling delay.
+	RecvPoll time.Duration
 }
 
 // Result is what a step measured.
@@ -182,7 +190,7 @@ func (h *hist) quantile(q float64) time.Duration {
 }
 
 // receive reads relayed packets on e until stop, recording latency.
-func (e *endpoint) receive(stop *atomic.Bool, epoch time.Time, h *hist, delivered *atomic.Uint64) {
+func (e *endpoint) receive(stop *atomic.Bool, epoch time.Time, h *hist, delivered *atomic.Uint64, poll time.Duration) {
 	runtime.LockOSThread()
 	defer runtime.UnlockOSThread()
 	msgs, iov := make([]unix.Mmsghdr, batch), make([]unix.Iovec, batch)
@@ -192,9 +200,17 @@ func (e *endpoint) receive(stop *atomic.Bool, epoch time.Time, h *hist, delivere
 		iov[i].SetLen(2048)
 		msgs[i].Hdr.Iov, msgs[i].Hdr.Iovlen = &iov[i], 1
 	}
+	flags := uintptr(unix.MSG_WAITFORONE)
+	pollTS := unix.NsecToTimespec(int64(poll))
+	if poll > 0 {
+		flags = unix.MSG_DONTWAIT
+	}
 	for !stop.Load() {
-		r, _, errno := unix.Syscall6(unix.SYS_RECVMMSG, uintptr(e.fd), uintptr(unsafe.Pointer(&msgs[0])), batch, unix.MSG_WAITFORONE, 0, 0)
+		r, _, errno := unix.Syscall6(unix.SYS_RECVMMSG, uintptr(e.fd), uintptr(unsafe.Pointer(&msgs[0])), batch, flags, 0, 0)
 		if errno != 0 {
+			if poll > 0 {
+				_ = unix.Nanosleep(&pollTS, nil)
+			}
 			continue
 		}
 		now := int64(time.Since(epoch))
@@ -292,7 +308,7 @@ func Run(cfg Config) (Result, error) {
 	hists := [2]*hist{new(hist), new(hist)}
 	for i, e := range []*endpoint{caller, callee} {
 		wg.Add(1)
-		go func() { defer wg.Done(); e.receive(&stop, epoch, hists[i], &delivered) }()
+		go func() { defer wg.Done(); e.receive(&stop, epoch, hists[i], &delivered, cfg.RecvPoll) }()
 	}
 
 	// Pacing: 2*Calls streams at PPS each, round robin, so each stream sends

@@ -51,6 +51,8 @@ func relay(args []string) error {
 	ports := fs.String("ports", "20000-29999", "media port range")
 	workers := fs.Int("workers", 1, "epoll workers")
 	engine := fs.String("engine", "epoll", "epoll or goroutine")
+	socketSend := fs.Bool("socket-send", false, "send by each leg's socket instead of raw batched sending")
+	coalesce := fs.Duration("coalesce", 0, "epoll worker coalescing sleep under load (0: default, negative: off)")
 	fs.Parse(args)
 	lo, hi, ok := strings.Cut(*ports, "-")
 	pmin, err1 := strconv.Atoi(lo)
@@ -64,7 +66,7 @@ func relay(args []string) error {
 	}
 	log := slog.New(slog.NewTextHandler(os.Stderr, nil))
 	r, err := mediarelay.New(mediarelay.Config{
-		Engine: e, Workers: *workers, Logger: log,
+		Engine: e, Workers: *workers, Logger: log, Coalesce: *coalesce, SocketSend: *socketSend,
 		Interfaces: []mediarelay.InterfaceConfig{{Name: "lo", Addr: netip.MustParseAddr(*addr), PortMin: uint16(pmin), PortMax: uint16(pmax)}},
 	})
 	if err != nil {
@@ -93,10 +95,11 @@ func run(args []string) error {
 	pps := fs.Int("pps", 50, "packets per second per stream")
 	name := fs.String("name", "relay", "label of the result")
 	asJSON := fs.Bool("json", false, "also print the result as JSON")
+	poll := fs.Duration("recv-poll", time.Millisecond, "generator receivers poll every this often instead of blocking (0: block)")
 	fs.Parse(args)
 	res, err := rtpload.Run(rtpload.Config{
 		NG: netip.MustParseAddrPort(*ng), Local: netip.MustParseAddr(*local), Calls: *calls, PPS: *pps,
-		Size: 172, Duration: *dur, RelayPID: *pid, CallIDTag: fmt.Sprintf("%s-%d-%d", *name, *calls, time.Now().UnixNano()),
+		Size: 172, Duration: *dur, RecvPoll: *poll, RelayPID: *pid, CallIDTag: fmt.Sprintf("%s-%d-%d", *name, *calls, time.Now().UnixNano()),
 	})
 	if err != nil {
 		return err
