@@ -78,6 +78,9 @@ type Config struct {
 	// datagrams of a whole round, whatever their source port, with one
 	// sendmmsg; see the package documentation.
 	SocketSend bool
+	// NoGSO disables UDP segmentation offload for runs of equal-sized
+	// datagrams to one destination (used by default where the kernel has it).
+	NoGSO bool
 	// RelatchIdle is how long a LatchLearn leg's latched source must be
 	// silent before another source may take it over. Default 2 s.
 	RelatchIdle time.Duration

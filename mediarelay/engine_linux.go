@@ -83,8 +83,13 @@ type epollWorker struct {
 	rawHdr  [][udpIPHeaderLen]byte
 	rawName []unix.RawSockaddrInet4
 
+	// UDP generic segmentation offload (UDP_SEGMENT, Linux 4.18): a run of
+	// equal-sized datagrams to one destination leaves in one sendmsg.
+	gso     bool
+	gsoCmsg []byte
+
 	// counters for Relay.Stats
-	recvCalls, recvPkts, wakeups, sendErrors atomic.Uint64
+	recvCalls, recvPkts, wakeups, sendErrors, gsoSends atomic.Uint64
 }
 
 // udpIPHeaderLen is an IPv4 header without options plus a UDP header.
@@ -113,6 +118,11 @@ func newEpollWorker(e *epollEngine, id int) (*epollWorker, error) {
 		sh.Iovlen = 1
 	}
 	w.rawfd = -1
+	w.gso = !e.r.cfg.NoGSO
+	w.gsoCmsg = make([]byte, unix.CmsgSpace(2))
+	ch := (*unix.Cmsghdr)(unsafe.Pointer(&w.gsoCmsg[0]))
+	ch.Level, ch.Type = unix.SOL_UDP, unix.UDP_SEGMENT
+	ch.SetLen(unix.CmsgLen(2))
 	if !e.r.cfg.SocketSend && hasIPv4(e.r.cfg.Interfaces) {
 		// IPPROTO_RAW implies IP_HDRINCL and never receives (raw(7)).
 		if fd, err := unix.Socket(unix.AF_INET, unix.SOCK_RAW|unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC, unix.IPPROTO_RAW); err == nil {
@@ -340,7 +350,9 @@ func (w *epollWorker) drain(so *sock) {
 			if p.out == nil {
 				continue
 			}
-			if w.rawfd >= 0 && p.dst.Addr().Is4() {
+			// A single datagram joins the round's raw batch; a run of
+			// several (a busy socket) goes by its socket, with GSO.
+			if w.rawfd >= 0 && p.dst.Addr().Is4() && (got == 1 || !w.gso) {
 				// Queued on the raw socket: the buffer stays with it.
 				w.queueRaw(p)
 				if p.out != so {
@@ -448,33 +460,68 @@ func fold(sum uint64) uint16 {
 	return ^uint16(sum)
 }
 
-// flush sends the batch's accepted packets with sendmmsg, one call per run
-// of packets leaving by the same socket, straight from the receive buffers.
+// flush sends the batch's accepted packets by their sockets, one system
+// call per run of packets leaving by the same socket, straight from the
+// receive buffers: sendmsg with UDP_SEGMENT when the run is equal-sized
+// datagrams to one destination, sendmmsg otherwise.
 func (w *epollWorker) flush(in *sock, pk []pkt) {
 	st := &in.sess.legs[in.leg].stats
 	k := 0
 	var cur *sock
+	var dst netip.AddrPort
+	seg, total, gsoOK, short := 0, 0, true, false
 	for i := range pk {
 		p := &pk[i]
 		if p.out == nil {
 			continue
 		}
 		if p.out != cur && k > 0 {
-			w.send(cur, in, k, st)
+			w.send(cur, in, k, st, gsoOK, seg)
 			k = 0
 		}
-		cur = p.out
+		if k == 0 {
+			cur, dst, seg, total, gsoOK, short = p.out, p.dst, p.n, 0, true, false
+		} else if p.dst != dst || p.n > seg || short {
+			gsoOK = false
+		}
+		short = short || p.n < seg
+		total += p.n
+		if total > 65000 {
+			gsoOK = false
+		}
 		w.smsgs[k].Hdr.Namelen = encodeSockaddr(&w.sname[k], p.dst)
 		w.siov[k].Base = &p.buf[0]
 		w.siov[k].SetLen(p.n)
 		k++
 	}
 	if k > 0 {
-		w.send(cur, in, k, st)
+		w.send(cur, in, k, st, gsoOK, seg)
 	}
 }
 
-func (w *epollWorker) send(out, in *sock, k int, st *legStats) {
+func (w *epollWorker) send(out, in *sock, k int, st *legStats, gsoOK bool, seg int) {
+	if k > 1 && gsoOK && w.gso {
+		// One datagram per seg bytes, the last possibly shorter (udp(7)).
+		*(*uint16)(unsafe.Pointer(&w.gsoCmsg[unix.CmsgLen(0)])) = uint16(seg)
+		msg := unix.Msghdr{Name: (*byte)(unsafe.Pointer(&w.sname[0])), Namelen: w.smsgs[0].Hdr.Namelen,
+			Iov: &w.siov[0], Control: &w.gsoCmsg[0]}
+		msg.Iovlen = uint64(k)
+		msg.SetControllen(len(w.gsoCmsg))
+		_, _, errno := unix.RawSyscall(unix.SYS_SENDMSG, uintptr(out.io.fd), uintptr(unsafe.Pointer(&msg)), unix.MSG_DONTWAIT)
+		switch errno {
+		case 0:
+			w.gsoSends.Add(1)
+			if out != in {
+				st.Forwarded += uint64(k)
+			}
+			return
+		case unix.EINVAL, unix.EIO, unix.ENOPROTOOPT, unix.EOPNOTSUPP:
+			w.gso = false // no UDP GSO here: send datagram by datagram from now on
+		default:
+			st.Dropped += uint64(k)
+			return
+		}
+	}
 	sent := 0
 	for sent < k {
 		r1, _, errno := unix.RawSyscall6(unix.SYS_SENDMMSG, uintptr(out.io.fd),

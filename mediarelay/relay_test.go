@@ -754,3 +754,49 @@ func TestZeroAllocsEndToEnd(t *testing.T) {
 		t.Logf("%s: %.3f allocs per round trip (2 packets relayed)", e, allocs)
 	})
 }
+
+// TestBurstForwarding sends bursts that the relay reads in batches, with
+// sizes that make some runs eligible for segmentation offload and some
+// not, and checks every datagram arrives intact and in order.
+func TestBurstForwarding(t *testing.T) {
+	vs := variants()
+	if runtime.GOOS == "linux" {
+		vs = append(vs, variant{"epoll-nogso", EngineEpoll, false})
+	}
+	for _, v := range vs {
+		t.Run(v.name, func(t *testing.T) {
+			r := newRelay(t, v, func(c *Config) { c.NoGSO = v.name == "epoll-nogso" })
+			c := newCall(t, r, SessionConfig{})
+			const n = 150
+			var want [][]byte
+			for i := 0; i < n; i++ {
+				size := 160
+				switch {
+				case i%50 == 49:
+					size = 60 // a shorter datagram ends a segmentation run
+				case i%70 == 69:
+					size = 900 // a longer one cannot join it
+				}
+				want = append(want, rtpPacket(7, uint16(i), uint32(160*i), size))
+			}
+			// The peer's receive buffer must hold a whole burst.
+			c.b.conn.SetReadBuffer(4 << 20)
+			for _, p := range want {
+				c.a.send(c.la.RTP(), p)
+			}
+			for i := 0; i < n; i++ {
+				b, from, ok := c.b.recv(wait)
+				if !ok {
+					t.Fatalf("received %d of %d", i, n)
+				}
+				if from != c.lb.RTP() || string(b) != string(want[i]) {
+					t.Fatalf("datagram %d: from %v, %d bytes, want %d bytes (order or content changed)", i, from, len(b), len(want[i]))
+				}
+			}
+			if st := c.s.Stats(); st.A.Forwarded != n || st.A.Lost != 0 {
+				t.Fatalf("stats %+v", st.A)
+			}
+			checkGSO(t, r, v)
+		})
+	}
+}
