@@ -62,14 +62,16 @@ type Config struct {
 	// one flooded port cannot starve the others. Default 4*BatchSize.
 	DrainCap int
 	// Coalesce is how long an epoll worker sleeps after a busy round (one
-	// that found at least CoalesceEvents ready sockets) before it looks
+	// that found at least CoalesceEvents ready sockets or read at least
+	// 4*CoalesceEvents datagrams) before it looks
 	// again, so that under load each wakeup serves many sockets instead of
 	// one (interrupt moderation, as NAPI does for NICs). It adds at most
 	// this much latency and only under load. Default 500 µs; negative
 	// disables.
 	Coalesce time.Duration
 	// CoalesceEvents is the number of ready sockets in one round that makes
-	// it busy. Default 4.
+	// it busy (as do 4*CoalesceEvents datagrams, the mark of one flooded
+	// socket). Default 4.
 	CoalesceEvents int
 	// SocketSend disables raw batched sending: each forwarded datagram then
 	// leaves by its own leg socket with sendmmsg (one call per socket and

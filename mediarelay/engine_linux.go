@@ -280,6 +280,7 @@ func (w *epollWorker) run() {
 			return
 		}
 		w.wakeups.Add(1)
+		before := w.recvPkts.Load()
 		for i := 0; i < n; i++ {
 			d := w.events[i].Fd
 			if d == wakeData {
@@ -297,7 +298,7 @@ func (w *epollWorker) run() {
 		// epoll_wait returns many ready sockets: fewer wakeups per packet.
 		// nanosleep in the kernel is cheaper than a Go timer wakeup of a
 		// locked thread.
-		if n >= busy && coalesce.Nsec+coalesce.Sec > 0 && !w.stopping.Load() {
+		if (n >= busy || w.recvPkts.Load()-before >= uint64(4*busy)) && coalesce.Nsec+coalesce.Sec > 0 && !w.stopping.Load() {
 			_ = unix.Nanosleep(&coalesce, nil)
 		}
 	}
