@@ -470,38 +470,40 @@ func (w *epollWorker) flush(in *sock, pk []pkt) {
 	k := 0
 	var cur *sock
 	var dst netip.AddrPort
-	seg, total, gsoOK, short := 0, 0, true, false
+	seg, total, short := 0, 0, false
 	for i := range pk {
 		p := &pk[i]
 		if p.out == nil {
 			continue
 		}
-		if p.out != cur && k > 0 {
-			w.send(cur, in, k, st, gsoOK, seg)
+		// With GSO a run is equal-sized datagrams (the last may be shorter)
+		// to one destination, at most 64 KB; without, any datagrams leaving
+		// by one socket.
+		join := k > 0 && p.out == cur
+		if join && w.gso {
+			join = p.dst == dst && p.n <= seg && !short && total+p.n <= 65000
+		}
+		if !join && k > 0 {
+			w.send(cur, in, k, st, seg)
 			k = 0
 		}
 		if k == 0 {
-			cur, dst, seg, total, gsoOK, short = p.out, p.dst, p.n, 0, true, false
-		} else if p.dst != dst || p.n > seg || short {
-			gsoOK = false
+			cur, dst, seg, total, short = p.out, p.dst, p.n, 0, false
 		}
 		short = short || p.n < seg
 		total += p.n
-		if total > 65000 {
-			gsoOK = false
-		}
 		w.smsgs[k].Hdr.Namelen = encodeSockaddr(&w.sname[k], p.dst)
 		w.siov[k].Base = &p.buf[0]
 		w.siov[k].SetLen(p.n)
 		k++
 	}
 	if k > 0 {
-		w.send(cur, in, k, st, gsoOK, seg)
+		w.send(cur, in, k, st, seg)
 	}
 }
 
-func (w *epollWorker) send(out, in *sock, k int, st *legStats, gsoOK bool, seg int) {
-	if k > 1 && gsoOK && w.gso {
+func (w *epollWorker) send(out, in *sock, k int, st *legStats, seg int) {
+	if k > 1 && w.gso {
 		// One datagram per seg bytes, the last possibly shorter (udp(7)).
 		*(*uint16)(unsafe.Pointer(&w.gsoCmsg[unix.CmsgLen(0)])) = uint16(seg)
 		msg := unix.Msghdr{Name: (*byte)(unsafe.Pointer(&w.sname[0])), Namelen: w.smsgs[0].Hdr.Namelen,

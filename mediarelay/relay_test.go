@@ -781,9 +781,13 @@ func TestBurstForwarding(t *testing.T) {
 			}
 			// The peer's receive buffer must hold a whole burst.
 			c.b.conn.SetReadBuffer(4 << 20)
+			// Holding the session's mutex keeps the workers off the socket
+			// while the burst is queued, so that they read it in batches.
+			c.s.mu.Lock()
 			for _, p := range want {
 				c.a.send(c.la.RTP(), p)
 			}
+			c.s.mu.Unlock()
 			for i := 0; i < n; i++ {
 				b, from, ok := c.b.recv(wait)
 				if !ok {
