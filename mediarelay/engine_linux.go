@@ -98,7 +98,7 @@ const udpIPHeaderLen = 20 + 8
 func newEpollWorker(e *epollEngine, id int) (*epollWorker, error) {
 	n := e.r.cfg.BatchSize
 	w := &epollWorker{e: e, epfd: -1, evfd: -1,
-		events: make([]unix.EpollEvent, 256),
+		events: make([]unix.EpollEvent, 1024),
 		bufs:   make([][]byte, n), pk: make([]pkt, n),
 		rmsgs: make([]unix.Mmsghdr, n), riov: make([]unix.Iovec, n), rname: make([]unix.RawSockaddrInet6, n),
 		smsgs: make([]unix.Mmsghdr, n), siov: make([]unix.Iovec, n), sname: make([]unix.RawSockaddrInet6, n),
@@ -296,9 +296,10 @@ func (w *epollWorker) run() {
 		w.flushRaw()
 		// Under load, let packets gather for a moment so that the next
 		// epoll_wait returns many ready sockets: fewer wakeups per packet.
-		// nanosleep in the kernel is cheaper than a Go timer wakeup of a
-		// locked thread.
-		if (n >= busy || w.recvPkts.Load()-before >= uint64(4*busy)) && coalesce.Nsec+coalesce.Sec > 0 && !w.stopping.Load() {
+		// Not when the round filled the event array: then the worker is
+		// behind and must not pause. nanosleep in the kernel is cheaper than
+		// a Go timer wakeup of a locked thread.
+		if n < len(w.events) && (n >= busy || w.recvPkts.Load()-before >= uint64(4*busy)) && coalesce.Nsec+coalesce.Sec > 0 && !w.stopping.Load() {
 			_ = unix.Nanosleep(&coalesce, nil)
 		}
 	}

@@ -375,11 +375,17 @@ func TestSTUNAnsweredNotForwarded(t *testing.T) {
 		}
 		c.b.expectNothing(quiet)
 		// A STUN check from a foreign source is answered too, but must not
-		// latch the leg: RTP from the real party still gets through.
+		// latch the (latch-once) leg: RTP from the real party still gets
+		// through afterwards.
+		foreign := newPeer(t, inside)
+		foreign.send(c.la.RTP(), req.Raw)
+		if _, from, ok := foreign.recv(wait); !ok || from != c.la.RTP() {
+			t.Fatalf("no STUN answer to a second source")
+		}
 		p := rtpPacket(1, 1, 0, 160)
 		c.a.send(c.la.RTP(), p)
 		c.b.expect(wait, c.lb.RTP(), p)
-		if st := c.s.Stats(); st.A.STUN != 1 || st.A.Forwarded != 1 {
+		if st := c.s.Stats(); st.A.STUN != 2 || st.A.Forwarded != 1 || st.A.Latched != c.a.addr() {
 			t.Fatalf("stats %+v", st.A)
 		}
 	})
