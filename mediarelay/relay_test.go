@@ -810,3 +810,59 @@ func TestBurstForwarding(t *testing.T) {
 		})
 	}
 }
+
+// TestDrainCapServesOthers floods one session's port and checks that a
+// packet waiting on another session's port is forwarded after at most a few
+// drain rounds of the flooded one, not after the whole flood (epoll engine:
+// Config.DrainCap).
+func TestDrainCapServesOthers(t *testing.T) {
+	for _, v := range variants() {
+		if v.engine != EngineEpoll {
+			continue
+		}
+		t.Run(v.name, func(t *testing.T) {
+			const drainCap, flood = 8, 200
+			r := newRelay(t, v, func(c *Config) { c.Workers, c.DrainCap, c.BatchSize = 1, drainCap, 4 })
+			sink := newPeer(t, outside)
+			sink.conn.SetReadBuffer(4 << 20)
+			var sess [2]*Session
+			var srcs [2]*peer
+			for i := range sess {
+				s, err := r.NewSession(SessionConfig{ALeg: LegConfig{Interface: "inside"}, BLeg: LegConfig{Interface: "outside"}})
+				if err != nil {
+					t.Fatal(err)
+				}
+				srcs[i] = newPeer(t, inside)
+				s.SetRemote(LegA, srcs[i].addr(), netip.AddrPort{})
+				s.SetRemote(LegB, sink.addr(), netip.AddrPort{}) // one sink: arrival order is forwarding order
+				sess[i] = s
+			}
+			// Queue the flood and the lone packet while the worker is kept
+			// off both sessions.
+			to0, to1 := sess[0].Local(LegA).RTP(), sess[1].Local(LegA).RTP()
+			sess[0].mu.Lock()
+			sess[1].mu.Lock()
+			for i := 0; i < flood; i++ {
+				srcs[0].send(to0, rtpPacket(1, uint16(i), 0, 160))
+			}
+			srcs[1].send(to1, rtpPacket(2, 1, 0, 160))
+			sess[1].mu.Unlock()
+			sess[0].mu.Unlock()
+			before := 0
+			for {
+				b, _, ok := sink.recv(wait)
+				if !ok {
+					t.Fatalf("lone packet never arrived (%d flood packets did)", before)
+				}
+				if binary.BigEndian.Uint32(b[8:]) == 2 {
+					break
+				}
+				before++
+			}
+			if before > 3*drainCap {
+				t.Fatalf("%d flood packets went before the other session's packet; cap is %d per round", before, drainCap)
+			}
+			t.Logf("%d flood packets before the other session's packet", before)
+		})
+	}
+}
