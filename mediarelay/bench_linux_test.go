@@ -224,6 +224,7 @@ func benchRelay(b *testing.B, kind string, sockets, window int) {
 			defer func() {
 				b.ReportMetric(float64(w.recvPkts.Load())/float64(w.recvCalls.Load()), "pkts/recvmmsg")
 				b.ReportMetric(float64(w.recvPkts.Load())/float64(w.wakeups.Load()), "pkts/wakeup")
+				b.ReportMetric(float64(w.sendErrors.Load()), "raw-send-errors")
 			}()
 		}
 		workerCPU = func() time.Duration { return r.eng.cpu() }
