@@ -183,7 +183,9 @@ func (r *Relay) closeSock(so *sock) {
 // closeLegsLocked undoes the allocation of legs [0, n) of a session being
 // created.
 func (s *Session) closeLegsLocked(n int) {
+	s.mu.Lock() // sockets of leg A may already be in a worker's epoll set
 	s.closed = true
+	s.mu.Unlock()
 	for i := 0; i < n; i++ {
 		l := &s.legs[i]
 		for _, so := range []*sock{l.rtpSock, l.rtcpSock} {

@@ -598,6 +598,13 @@ func TestConfigErrors(t *testing.T) {
 	if _, err := r.NewSession(SessionConfig{ALeg: LegConfig{Interface: "dmz"}, BLeg: LegConfig{Interface: "inside"}}); !errors.Is(err, ErrUnknownInterface) {
 		t.Fatalf("unknown interface: %v", err)
 	}
+	// A failure on leg B gives leg A's ports back.
+	if _, err := r.NewSession(SessionConfig{ALeg: LegConfig{Interface: "inside"}, BLeg: LegConfig{Interface: "dmz"}}); !errors.Is(err, ErrUnknownInterface) {
+		t.Fatalf("unknown B interface: %v", err)
+	}
+	if st := r.Stats(); st.Sessions != 0 || st.Interfaces[0].PortsInUse != 0 {
+		t.Fatalf("after failed NewSession: %+v", st)
+	}
 	s, err := r.NewSession(SessionConfig{ALeg: LegConfig{Interface: "inside"}, BLeg: LegConfig{Interface: "inside"}})
 	if err != nil {
 		t.Fatal(err)
