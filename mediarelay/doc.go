@@ -61,14 +61,14 @@
 // (Config.RecvBuffer, forced past rmem_max when privileged), which is what
 // keeps a burst from being dropped while the worker serves other sockets.
 //
-// Figures from one run (bench/results/media-20261125-run1.txt; a 2-CPU
-// nested VM shared with other work, relay and generator under SCHED_FIFO,
-// so absolute numbers are high and noisy; compare within the run). Relay
-// CPU per packet at 100,000 pps over 2,000 sockets: epoll 6.1 µs,
-// epoll with per-socket sending 7.4 µs, goroutine per socket 8.9 µs,
-// rtpengine 10.5 (userspace) 9.0 µs. At 200,000 pps over 4,000 sockets the
-// epoll engine lost nothing (rtpengine: 44%). One saturated socket: epoll
-// 329k packets per relay CPU-second, naive 192k.
+// Figures (bench/results/; a 2-CPU nested VM shared with other work, relay
+// and generator under SCHED_FIFO, so absolute numbers are high and noisy:
+// compare within a run). Relay CPU per packet at 100,000 pps over 2,000
+// sockets, three runs: epoll 6.1-6.5 µs, rtpengine 10.5 (userspace)
+// 8.5-9.5 µs (0.66-0.77x); in run 1 also epoll with per-socket sending
+// 7.4 µs and goroutine per socket 8.9 µs. At 200,000 pps over 4,000
+// sockets the epoll engine lost nothing, rtpengine 44-45%. One saturated
+// socket: 1.7-2.1x the packets per CPU-second of the naive relay.
 //
 // Off Linux the goroutine engine is the only one (engine_default.go).
 package mediarelay
