@@ -61,6 +61,28 @@ type Config struct {
 	// DrainCap bounds the datagrams read from one socket per wakeup so that
 	// one flooded port cannot starve the others. Default 4*BatchSize.
 	DrainCap int
+	// Coalesce is how long an epoll worker sleeps after a busy round (one
+	// that found at least CoalesceEvents ready sockets or read at least
+	// 4*CoalesceEvents datagrams) before it looks
+	// again, so that under load each wakeup serves many sockets instead of
+	// one (interrupt moderation, as NAPI does for NICs). It adds at most
+	// this much latency and only under load. Default 500 µs; negative
+	// disables.
+	Coalesce time.Duration
+	// CoalesceEvents is the number of ready sockets in one round that makes
+	// it busy (as do 4*CoalesceEvents datagrams, the mark of one flooded
+	// socket). Default 4.
+	CoalesceEvents int
+	// SocketSend disables raw batched sending: each forwarded datagram then
+	// leaves by its own leg socket with sendmmsg (one call per socket and
+	// batch). By default an epoll worker that may open a raw IPv4 socket
+	// (CAP_NET_RAW) builds the IP/UDP headers itself and sends the IPv4
+	// datagrams of a whole round, whatever their source port, with one
+	// sendmmsg; see the package documentation.
+	SocketSend bool
+	// NoGSO disables UDP segmentation offload for runs of equal-sized
+	// datagrams to one destination (used by default where the kernel has it).
+	NoGSO bool
 	// RelatchIdle is how long a LatchLearn leg's latched source must be
 	// silent before another source may take it over. Default 2 s.
 	RelatchIdle time.Duration
@@ -101,6 +123,12 @@ func (c *Config) normalize() error {
 	}
 	if c.DrainCap <= 0 {
 		c.DrainCap = 4 * c.BatchSize
+	}
+	if c.Coalesce == 0 {
+		c.Coalesce = 500 * time.Microsecond
+	}
+	if c.CoalesceEvents <= 0 {
+		c.CoalesceEvents = 4
 	}
 	if c.RelatchIdle <= 0 {
 		c.RelatchIdle = 2 * time.Second

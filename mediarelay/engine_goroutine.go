@@ -72,3 +72,5 @@ func (e *goEngine) close(so *sock) {
 func (e *goEngine) shutdown() { e.wg.Wait() }
 
 func (e *goEngine) cpu() time.Duration { return 0 }
+
+func (e *goEngine) counters() (wakeups, calls, pkts uint64) { return 0, 0, 0 }

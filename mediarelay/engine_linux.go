@@ -71,12 +71,34 @@ type epollWorker struct {
 	siov   []unix.Iovec
 	sname  []unix.RawSockaddrInet6
 	sc     scratch
+
+	// Raw batched sending (IPv4): datagrams of several sockets queued
+	// during a round, sent with one sendmmsg on rawfd. Queued datagrams keep
+	// their receive buffer (slots [0, pend)) until the flush.
+	rawfd   int
+	pend    int
+	rq      int // queued raw messages
+	rmsgOut []unix.Mmsghdr
+	rawIov  [][2]unix.Iovec
+	rawHdr  [][udpIPHeaderLen]byte
+	rawName []unix.RawSockaddrInet4
+
+	// UDP generic segmentation offload (UDP_SEGMENT, Linux 4.18): a run of
+	// equal-sized datagrams to one destination leaves in one sendmsg.
+	gso     bool
+	gsoCmsg []byte
+
+	// counters for Relay.Stats
+	recvCalls, recvPkts, wakeups, sendErrors, gsoSends atomic.Uint64
 }
+
+// udpIPHeaderLen is an IPv4 header without options plus a UDP header.
+const udpIPHeaderLen = 20 + 8
 
 func newEpollWorker(e *epollEngine, id int) (*epollWorker, error) {
 	n := e.r.cfg.BatchSize
 	w := &epollWorker{e: e, epfd: -1, evfd: -1,
-		events: make([]unix.EpollEvent, 256),
+		events: make([]unix.EpollEvent, 1024),
 		bufs:   make([][]byte, n), pk: make([]pkt, n),
 		rmsgs: make([]unix.Mmsghdr, n), riov: make([]unix.Iovec, n), rname: make([]unix.RawSockaddrInet6, n),
 		smsgs: make([]unix.Mmsghdr, n), siov: make([]unix.Iovec, n), sname: make([]unix.RawSockaddrInet6, n),
@@ -94,6 +116,32 @@ func newEpollWorker(e *epollEngine, id int) (*epollWorker, error) {
 		sh.Name = (*byte)(unsafe.Pointer(&w.sname[i]))
 		sh.Iov = &w.siov[i]
 		sh.Iovlen = 1
+	}
+	w.rawfd = -1
+	w.gso = !e.r.cfg.NoGSO
+	w.gsoCmsg = make([]byte, unix.CmsgSpace(2))
+	ch := (*unix.Cmsghdr)(unsafe.Pointer(&w.gsoCmsg[0]))
+	ch.Level, ch.Type = unix.SOL_UDP, unix.UDP_SEGMENT
+	ch.SetLen(unix.CmsgLen(2))
+	if !e.r.cfg.SocketSend && hasIPv4(e.r.cfg.Interfaces) {
+		// IPPROTO_RAW implies IP_HDRINCL and never receives (raw(7)).
+		if fd, err := unix.Socket(unix.AF_INET, unix.SOCK_RAW|unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC, unix.IPPROTO_RAW); err == nil {
+			if unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_SNDBUFFORCE, 4<<20) != nil {
+				_ = unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_SNDBUF, 4<<20)
+			}
+			w.rawfd = fd
+			w.rmsgOut, w.rawIov = make([]unix.Mmsghdr, n), make([][2]unix.Iovec, n)
+			w.rawHdr, w.rawName = make([][udpIPHeaderLen]byte, n), make([]unix.RawSockaddrInet4, n)
+			for i := range w.rmsgOut {
+				w.rawIov[i][0].Base = &w.rawHdr[i][0]
+				w.rawIov[i][0].SetLen(udpIPHeaderLen)
+				h := &w.rmsgOut[i].Hdr
+				h.Name = (*byte)(unsafe.Pointer(&w.rawName[i]))
+				h.Namelen = unix.SizeofSockaddrInet4
+				h.Iov = &w.rawIov[i][0]
+				h.Iovlen = 2
+			}
+		}
 	}
 	var err error
 	if w.epfd, err = unix.EpollCreate1(unix.EPOLL_CLOEXEC); err != nil {
@@ -168,8 +216,30 @@ func (e *epollEngine) shutdown() {
 	for _, w := range e.workers {
 		unix.Close(w.evfd)
 		unix.Close(w.epfd)
+		if w.rawfd >= 0 {
+			unix.Close(w.rawfd)
+		}
 	}
 	e.workers = nil
+}
+
+// counters sums the workers' wakeups, recvmmsg calls and datagrams read.
+func hasIPv4(ifs []InterfaceConfig) bool {
+	for _, f := range ifs {
+		if f.Addr.Unmap().Is4() {
+			return true
+		}
+	}
+	return false
+}
+
+func (e *epollEngine) counters() (wakeups, calls, pkts uint64) {
+	for _, w := range e.workers {
+		wakeups += w.wakeups.Load()
+		calls += w.recvCalls.Load()
+		pkts += w.recvPkts.Load()
+	}
+	return
 }
 
 // cpu sums the workers' on-CPU time from /proc/self/task/TID/schedstat.
@@ -199,6 +269,8 @@ func (w *epollWorker) run() {
 	defer runtime.UnlockOSThread()
 	w.tid.Store(int32(unix.Gettid()))
 	socks := w.e.r.socks
+	coalesce := unix.NsecToTimespec(int64(w.e.r.cfg.Coalesce))
+	busy := w.e.r.cfg.CoalesceEvents
 	for {
 		n, err := unix.EpollWait(w.epfd, w.events, -1)
 		if err != nil {
@@ -207,6 +279,8 @@ func (w *epollWorker) run() {
 			}
 			return
 		}
+		w.wakeups.Add(1)
+		before := w.recvPkts.Load()
 		for i := 0; i < n; i++ {
 			d := w.events[i].Fd
 			if d == wakeData {
@@ -218,6 +292,15 @@ func (w *epollWorker) run() {
 			if so := socks[d].Load(); so != nil {
 				w.drain(so)
 			}
+		}
+		w.flushRaw()
+		// Under load, let packets gather for a moment so that the next
+		// epoll_wait returns many ready sockets: fewer wakeups per packet.
+		// Not when the round filled the event array: then the worker is
+		// behind and must not pause. nanosleep in the kernel is cheaper than
+		// a Go timer wakeup of a locked thread.
+		if n < len(w.events) && (n >= busy || w.recvPkts.Load()-before >= uint64(4*busy)) && coalesce.Nsec+coalesce.Sec > 0 && !w.stopping.Load() {
+			_ = unix.Nanosleep(&coalesce, nil)
 		}
 	}
 }
@@ -235,31 +318,59 @@ func (w *epollWorker) drain(so *sock) {
 	}
 	now := w.e.r.now()
 	for capLeft > 0 {
-		want := min(len(w.rmsgs), capLeft)
-		for i := 0; i < want; i++ {
+		if w.pend == len(w.rmsgs) {
+			w.flushRaw()
+		}
+		base := w.pend
+		want := min(len(w.rmsgs)-base, capLeft)
+		for i := base; i < base+want; i++ {
 			w.rmsgs[i].Hdr.Namelen = unix.SizeofSockaddrInet6
 			w.rmsgs[i].Hdr.Flags = 0
 		}
 		r1, _, errno := unix.RawSyscall6(unix.SYS_RECVMMSG, uintptr(so.io.fd),
-			uintptr(unsafe.Pointer(&w.rmsgs[0])), uintptr(want), unix.MSG_DONTWAIT, 0, 0)
+			uintptr(unsafe.Pointer(&w.rmsgs[base])), uintptr(want), unix.MSG_DONTWAIT, 0, 0)
 		if errno != 0 || r1 == 0 {
 			return // EAGAIN: drained (level-triggered epoll reports new data)
 		}
 		got := int(r1)
-		for i := 0; i < got; i++ {
-			p := &w.pk[i]
+		w.recvCalls.Add(1)
+		w.recvPkts.Add(uint64(got))
+		st := &s.legs[so.leg].stats
+		k := 0 // packets of this batch for the per-socket path, compacted in w.pk
+		queued := false
+		for i := base; i < base+got; i++ {
+			p := &w.pk[k]
 			p.buf = w.bufs[i]
 			p.n = int(w.rmsgs[i].Len)
 			p.src = decodeSockaddr(&w.rname[i])
 			if w.rmsgs[i].Hdr.Flags&unix.MSG_TRUNC != 0 {
-				p.out = nil
-				s.legs[so.leg].stats.Packets++
-				s.legs[so.leg].stats.Dropped++
+				st.Packets++
+				st.Dropped++
 				continue
 			}
 			s.handle(so, p, &w.sc, now)
+			if p.out == nil {
+				continue
+			}
+			// A single datagram joins the round's raw batch; a run of
+			// several (a busy socket) goes by its socket, with GSO.
+			if w.rawfd >= 0 && p.dst.Addr().Is4() && (got == 1 || !w.gso) {
+				// Queued on the raw socket: the buffer stays with it.
+				w.queueRaw(p)
+				if p.out != so {
+					st.Forwarded++
+				}
+				queued = true
+				continue
+			}
+			k++
 		}
-		w.flush(so, w.pk[:got])
+		if queued {
+			w.pend = base + got // slots up to here hold queued datagrams
+		}
+		if k > 0 {
+			w.flush(so, w.pk[:k])
+		}
 		capLeft -= got
 		if got < want {
 			return
@@ -267,33 +378,154 @@ func (w *epollWorker) drain(so *sock) {
 	}
 }
 
-// flush sends the batch's accepted packets with sendmmsg, one call per run
-// of packets leaving by the same socket, straight from the receive buffers.
+// queueRaw writes the IPv4 and UDP headers for p (from p.out's local
+// address and port to p.dst) and queues it for the round's raw sendmmsg,
+// using the receive buffer as the payload (no copy).
+func (w *epollWorker) queueRaw(p *pkt) {
+	i := w.rq
+	w.rq++
+	h := &w.rawHdr[i]
+	src, dst := p.out.local, p.dst
+	sa, da := src.Addr().Unmap().As4(), dst.Addr().As4()
+	ulen := 8 + p.n
+	// RFC 791 header: version 4, IHL 5, no TOS, total length, ID 0 (the
+	// kernel fills it in), DF, TTL 64, protocol UDP; the kernel computes the
+	// header checksum for IP_HDRINCL sockets (raw(7)).
+	h[0], h[1] = 0x45, 0
+	h[2], h[3] = byte((20+ulen)>>8), byte(20+ulen)
+	h[4], h[5], h[6], h[7] = 0, 0, 0x40, 0
+	h[8], h[9], h[10], h[11] = 64, unix.IPPROTO_UDP, 0, 0
+	copy(h[12:16], sa[:])
+	copy(h[16:20], da[:])
+	// RFC 768 header and checksum over the pseudo-header, header and data.
+	sp, dp := src.Port(), dst.Port()
+	h[20], h[21], h[22], h[23] = byte(sp>>8), byte(sp), byte(dp>>8), byte(dp)
+	h[24], h[25], h[26], h[27] = byte(ulen>>8), byte(ulen), 0, 0
+	sum := uint64(unix.IPPROTO_UDP) + uint64(ulen)
+	sum = csum(sum, h[12:28])
+	sum = csum(sum, p.buf[:p.n])
+	c := fold(sum)
+	if c == 0 {
+		c = 0xffff // RFC 768: a computed zero is sent as all ones
+	}
+	h[26], h[27] = byte(c>>8), byte(c)
+	w.rawName[i] = unix.RawSockaddrInet4{Family: unix.AF_INET, Addr: da}
+	w.rawIov[i][1].Base = &p.buf[0]
+	w.rawIov[i][1].SetLen(p.n)
+}
+
+// flushRaw sends the queued raw datagrams with as few sendmmsg calls as
+// the kernel allows and frees their buffers.
+func (w *epollWorker) flushRaw() {
+	for sent := 0; sent < w.rq; {
+		r1, _, errno := unix.RawSyscall6(unix.SYS_SENDMMSG, uintptr(w.rawfd),
+			uintptr(unsafe.Pointer(&w.rmsgOut[sent])), uintptr(w.rq-sent), unix.MSG_DONTWAIT, 0, 0)
+		if errno != 0 {
+			if errno == unix.EINTR {
+				continue
+			}
+			// The first unsent datagram failed (full buffer, unreachable):
+			// count it and go on with the rest.
+			w.sendErrors.Add(1)
+			sent++
+			continue
+		}
+		sent += int(r1)
+	}
+	w.rq = 0
+	w.pend = 0
+}
+
+// csum adds b to a ones'-complement sum, 16 bits at a time (RFC 1071).
+func csum(sum uint64, b []byte) uint64 {
+	for len(b) >= 8 {
+		sum += uint64(b[0])<<8 | uint64(b[1])
+		sum += uint64(b[2])<<8 | uint64(b[3])
+		sum += uint64(b[4])<<8 | uint64(b[5])
+		sum += uint64(b[6])<<8 | uint64(b[7])
+		b = b[8:]
+	}
+	for len(b) >= 2 {
+		sum += uint64(b[0])<<8 | uint64(b[1])
+		b = b[2:]
+	}
+	if len(b) == 1 {
+		sum += uint64(b[0]) << 8
+	}
+	return sum
+}
+
+func fold(sum uint64) uint16 {
+	for sum>>16 != 0 {
+		sum = sum&0xffff + sum>>16
+	}
+	return ^uint16(sum)
+}
+
+// flush sends the batch's accepted packets by their sockets, one system
+// call per run of packets leaving by the same socket, straight from the
+// receive buffers: sendmsg with UDP_SEGMENT when the run is equal-sized
+// datagrams to one destination, sendmmsg otherwise.
 func (w *epollWorker) flush(in *sock, pk []pkt) {
 	st := &in.sess.legs[in.leg].stats
 	k := 0
 	var cur *sock
+	var dst netip.AddrPort
+	seg, total, short := 0, 0, false
 	for i := range pk {
 		p := &pk[i]
 		if p.out == nil {
 			continue
 		}
-		if p.out != cur && k > 0 {
-			w.send(cur, in, k, st)
+		// With GSO a run is equal-sized datagrams (the last may be shorter)
+		// to one destination, at most 64 KB; without, any datagrams leaving
+		// by one socket.
+		join := k > 0 && p.out == cur
+		if join && w.gso {
+			join = p.dst == dst && p.n <= seg && !short && total+p.n <= 65000
+		}
+		if !join && k > 0 {
+			w.send(cur, in, k, st, seg)
 			k = 0
 		}
-		cur = p.out
+		if k == 0 {
+			cur, dst, seg, total, short = p.out, p.dst, p.n, 0, false
+		}
+		short = short || p.n < seg
+		total += p.n
 		w.smsgs[k].Hdr.Namelen = encodeSockaddr(&w.sname[k], p.dst)
 		w.siov[k].Base = &p.buf[0]
 		w.siov[k].SetLen(p.n)
 		k++
 	}
 	if k > 0 {
-		w.send(cur, in, k, st)
+		w.send(cur, in, k, st, seg)
 	}
 }
 
-func (w *epollWorker) send(out, in *sock, k int, st *legStats) {
+func (w *epollWorker) send(out, in *sock, k int, st *legStats, seg int) {
+	if k > 1 && w.gso {
+		// One datagram per seg bytes, the last possibly shorter (udp(7)).
+		*(*uint16)(unsafe.Pointer(&w.gsoCmsg[unix.CmsgLen(0)])) = uint16(seg)
+		msg := unix.Msghdr{Name: (*byte)(unsafe.Pointer(&w.sname[0])), Namelen: w.smsgs[0].Hdr.Namelen,
+			Iov: &w.siov[0], Control: &w.gsoCmsg[0]}
+		msg.Iovlen = uint64(k)
+		msg.SetControllen(len(w.gsoCmsg))
+		_, _, errno := unix.RawSyscall(unix.SYS_SENDMSG, uintptr(out.io.fd), uintptr(unsafe.Pointer(&msg)), unix.MSG_DONTWAIT)
+		switch errno {
+		case 0:
+			w.gsoSends.Add(1)
+			if out != in {
+				st.Forwarded += uint64(k)
+			}
+			return
+		case unix.EINVAL, unix.EIO, unix.ENOPROTOOPT, unix.EOPNOTSUPP:
+			w.gso = false // no UDP GSO here: send datagram by datagram from now on
+		default:
+			st.Dropped += uint64(k)
+			return
+		}
+	}
 	sent := 0
 	for sent < k {
 		r1, _, errno := unix.RawSyscall6(unix.SYS_SENDMMSG, uintptr(out.io.fd),

@@ -48,6 +48,8 @@ type engine interface {
 	shutdown()
 	// cpu returns the on-CPU time of the engine's workers (0 if unknown).
 	cpu() time.Duration
+	// counters returns wakeups, read calls and datagrams read (0 if unknown).
+	counters() (wakeups, calls, pkts uint64)
 }
 
 // New validates cfg and starts a relay: its I/O engine and its media
@@ -181,7 +183,9 @@ func (r *Relay) closeSock(so *sock) {
 // closeLegsLocked undoes the allocation of legs [0, n) of a session being
 // created.
 func (s *Session) closeLegsLocked(n int) {
+	s.mu.Lock() // sockets of leg A may already be in a worker's epoll set
 	s.closed = true
+	s.mu.Unlock()
 	for i := 0; i < n; i++ {
 		l := &s.legs[i]
 		for _, so := range []*sock{l.rtpSock, l.rtcpSock} {
@@ -207,6 +211,10 @@ type RelayStats struct {
 	// WorkerCPU is the on-CPU time of the I/O workers since New (epoll
 	// engine on Linux; 0 where unknown).
 	WorkerCPU time.Duration
+	// Wakeups, ReadCalls and Datagrams count the epoll workers' epoll_wait
+	// returns, recvmmsg calls and datagrams read (Datagrams/Wakeups is the
+	// batching achieved); 0 for the goroutine engine.
+	Wakeups, ReadCalls, Datagrams uint64
 }
 
 // Stats returns the number of sessions and ports in use per interface.
@@ -218,6 +226,7 @@ func (r *Relay) Stats() RelayStats {
 	}
 	r.mu.Unlock()
 	st.WorkerCPU = r.eng.cpu()
+	st.Wakeups, st.ReadCalls, st.Datagrams = r.eng.counters()
 	return st
 }
 
@@ -235,10 +244,11 @@ func (r *Relay) Close() error {
 		_ = s.closeLocked()
 	}
 	r.mu.Unlock()
+	st := r.Stats()
 	r.eng.shutdown()
 	close(r.stop)
 	<-r.done
-	r.log.Info("media relay stopped")
+	r.log.Info("media relay stopped", "wakeups", st.Wakeups, "read_calls", st.ReadCalls, "datagrams", st.Datagrams, "worker_cpu", st.WorkerCPU)
 	return nil
 }
 

@@ -20,24 +20,33 @@ var (
 	outside = netip.MustParseAddr("127.0.0.2")
 )
 
-// engines lists the engines every relay test runs against.
-func engines() []Engine {
+// variant is one engine configuration every relay test runs against.
+type variant struct {
+	name       string
+	engine     Engine
+	socketSend bool
+}
+
+func (v variant) String() string { return v.name }
+
+func variants() []variant {
 	if runtime.GOOS == "linux" {
-		return []Engine{EngineEpoll, EngineGoroutine}
+		return []variant{{"epoll", EngineEpoll, false}, {"epoll-socketsend", EngineEpoll, true}, {"goroutine", EngineGoroutine, false}}
 	}
-	return []Engine{EngineGoroutine}
+	return []variant{{"goroutine", EngineGoroutine, false}}
 }
 
-func forEngine(t *testing.T, f func(t *testing.T, e Engine)) {
-	for _, e := range engines() {
-		t.Run(e.String(), func(t *testing.T) { f(t, e) })
+func forEngine(t *testing.T, f func(t *testing.T, e variant)) {
+	for _, v := range variants() {
+		t.Run(v.name, func(t *testing.T) { f(t, v) })
 	}
 }
 
-func newRelay(t testing.TB, e Engine, mod func(*Config)) *Relay {
+func newRelay(t testing.TB, v variant, mod func(*Config)) *Relay {
 	t.Helper()
 	cfg := Config{
-		Engine: e,
+		Engine:     v.engine,
+		SocketSend: v.socketSend,
 		Interfaces: []InterfaceConfig{
 			{Name: "inside", Addr: inside, PortMin: 41000, PortMax: 41999},
 			{Name: "outside", Addr: outside, PortMin: 41000, PortMax: 41999},
@@ -158,7 +167,7 @@ const wait = 2 * time.Second
 const quiet = 150 * time.Millisecond
 
 func TestTwoWayRelay(t *testing.T) {
-	forEngine(t, func(t *testing.T, e Engine) {
+	forEngine(t, func(t *testing.T, e variant) {
 		r := newRelay(t, e, nil)
 		c := newCall(t, r, SessionConfig{})
 		if c.la.Addr != inside || c.lb.Addr != outside || c.la.RTPPort%2 != 0 || c.la.RTCPPort != c.la.RTPPort+1 {
@@ -183,7 +192,7 @@ func TestTwoWayRelay(t *testing.T) {
 }
 
 func TestNoForwardBeforeSignalling(t *testing.T) {
-	forEngine(t, func(t *testing.T, e Engine) {
+	forEngine(t, func(t *testing.T, e variant) {
 		r := newRelay(t, e, nil)
 		s, err := r.NewSession(SessionConfig{ALeg: LegConfig{Interface: "inside"}, BLeg: LegConfig{Interface: "outside"}})
 		if err != nil {
@@ -212,7 +221,7 @@ func TestNoForwardBeforeSignalling(t *testing.T) {
 }
 
 func TestLatchLearnNATedSource(t *testing.T) {
-	forEngine(t, func(t *testing.T, e Engine) {
+	forEngine(t, func(t *testing.T, e variant) {
 		r := newRelay(t, e, func(c *Config) { c.RelatchIdle = 200 * time.Millisecond })
 		s, err := r.NewSession(SessionConfig{ALeg: LegConfig{Interface: "inside", Latch: LatchLearn}, BLeg: LegConfig{Interface: "outside", Latch: LatchStrict}})
 		if err != nil {
@@ -254,7 +263,7 @@ func TestLatchLearnNATedSource(t *testing.T) {
 }
 
 func TestStrictDropsForeignSource(t *testing.T) {
-	forEngine(t, func(t *testing.T, e Engine) {
+	forEngine(t, func(t *testing.T, e variant) {
 		r := newRelay(t, e, nil)
 		c := newCall(t, r, SessionConfig{ALeg: LegConfig{Latch: LatchStrict}, BLeg: LegConfig{Latch: LatchStrict}})
 		foreign := newPeer(t, inside)
@@ -270,7 +279,7 @@ func TestStrictDropsForeignSource(t *testing.T) {
 }
 
 func TestLatchOnceRefusesInjection(t *testing.T) {
-	forEngine(t, func(t *testing.T, e Engine) {
+	forEngine(t, func(t *testing.T, e variant) {
 		r := newRelay(t, e, nil)
 		c := newCall(t, r, SessionConfig{ALeg: LegConfig{Latch: LatchOnce}, BLeg: LegConfig{Latch: LatchOnce}})
 		p := rtpPacket(1, 1, 0, 160)
@@ -321,7 +330,7 @@ func stunRequest(t testing.TB) *stun.Message {
 }
 
 func TestUnallocatedPortNotAnswered(t *testing.T) {
-	forEngine(t, func(t *testing.T, e Engine) {
+	forEngine(t, func(t *testing.T, e variant) {
 		r := newRelay(t, e, nil)
 		c := newCall(t, r, SessionConfig{})
 		probe := newPeer(t, inside)
@@ -340,7 +349,7 @@ func TestUnallocatedPortNotAnswered(t *testing.T) {
 }
 
 func TestSTUNAnsweredNotForwarded(t *testing.T) {
-	forEngine(t, func(t *testing.T, e Engine) {
+	forEngine(t, func(t *testing.T, e variant) {
 		r := newRelay(t, e, nil)
 		c := newCall(t, r, SessionConfig{ALeg: LegConfig{Latch: LatchOnce}})
 		req := stunRequest(t)
@@ -366,11 +375,17 @@ func TestSTUNAnsweredNotForwarded(t *testing.T) {
 		}
 		c.b.expectNothing(quiet)
 		// A STUN check from a foreign source is answered too, but must not
-		// latch the leg: RTP from the real party still gets through.
+		// latch the (latch-once) leg: RTP from the real party still gets
+		// through afterwards.
+		foreign := newPeer(t, inside)
+		foreign.send(c.la.RTP(), req.Raw)
+		if _, from, ok := foreign.recv(wait); !ok || from != c.la.RTP() {
+			t.Fatalf("no STUN answer to a second source")
+		}
 		p := rtpPacket(1, 1, 0, 160)
 		c.a.send(c.la.RTP(), p)
 		c.b.expect(wait, c.lb.RTP(), p)
-		if st := c.s.Stats(); st.A.STUN != 1 || st.A.Forwarded != 1 {
+		if st := c.s.Stats(); st.A.STUN != 2 || st.A.Forwarded != 1 || st.A.Latched != c.a.addr() {
 			t.Fatalf("stats %+v", st.A)
 		}
 	})
@@ -388,7 +403,7 @@ func rtcpRR(t testing.TB, ssrc uint32, lost int32, jitter uint32) []byte {
 }
 
 func TestRTCPPairingAndMux(t *testing.T) {
-	forEngine(t, func(t *testing.T, e Engine) {
+	forEngine(t, func(t *testing.T, e variant) {
 		r := newRelay(t, e, nil)
 		// A: classic RTP/RTCP pair; B: rtcp-mux.
 		s, err := r.NewSession(SessionConfig{ALeg: LegConfig{Interface: "inside"}, BLeg: LegConfig{Interface: "outside", RTCPMux: true}})
@@ -452,7 +467,7 @@ func TestRTCPPairingAndMux(t *testing.T) {
 }
 
 func TestMediaTimeoutReported(t *testing.T) {
-	forEngine(t, func(t *testing.T, e Engine) {
+	forEngine(t, func(t *testing.T, e variant) {
 		r := newRelay(t, e, func(c *Config) { c.MediaTimeout = 300 * time.Millisecond })
 		ch := make(chan Timeout, 4)
 		c := newCall(t, r, SessionConfig{OnTimeout: func(to Timeout) { ch <- to }, Tag: "call-1"})
@@ -492,7 +507,7 @@ func TestMediaTimeoutReported(t *testing.T) {
 }
 
 func TestPortsReleasedAfter10000Sessions(t *testing.T) {
-	forEngine(t, func(t *testing.T, e Engine) {
+	forEngine(t, func(t *testing.T, e variant) {
 		r := newRelay(t, e, func(c *Config) {
 			c.Interfaces = []InterfaceConfig{
 				{Name: "inside", Addr: inside, PortMin: 42000, PortMax: 42199},
@@ -500,7 +515,7 @@ func TestPortsReleasedAfter10000Sessions(t *testing.T) {
 			}
 		})
 		n := 10000
-		if e == EngineGoroutine {
+		if e.engine == EngineGoroutine {
 			n = 2000 // a goroutine per socket: same property, fewer iterations
 		}
 		for i := 0; i < n; i++ {
@@ -579,9 +594,16 @@ func TestConfigErrors(t *testing.T) {
 			r.Close()
 		}
 	}
-	r := newRelay(t, EngineGoroutine, nil)
+	r := newRelay(t, variant{"goroutine", EngineGoroutine, false}, nil)
 	if _, err := r.NewSession(SessionConfig{ALeg: LegConfig{Interface: "dmz"}, BLeg: LegConfig{Interface: "inside"}}); !errors.Is(err, ErrUnknownInterface) {
 		t.Fatalf("unknown interface: %v", err)
+	}
+	// A failure on leg B gives leg A's ports back.
+	if _, err := r.NewSession(SessionConfig{ALeg: LegConfig{Interface: "inside"}, BLeg: LegConfig{Interface: "dmz"}}); !errors.Is(err, ErrUnknownInterface) {
+		t.Fatalf("unknown B interface: %v", err)
+	}
+	if st := r.Stats(); st.Sessions != 0 || st.Interfaces[0].PortsInUse != 0 {
+		t.Fatalf("after failed NewSession: %+v", st)
 	}
 	s, err := r.NewSession(SessionConfig{ALeg: LegConfig{Interface: "inside"}, BLeg: LegConfig{Interface: "inside"}})
 	if err != nil {
@@ -685,7 +707,7 @@ func TestSequenceAndJitterStats(t *testing.T) {
 }
 
 func TestRTPValidation(t *testing.T) {
-	forEngine(t, func(t *testing.T, e Engine) {
+	forEngine(t, func(t *testing.T, e variant) {
 		r := newRelay(t, e, nil)
 		c := newCall(t, r, SessionConfig{})
 		bad := [][]byte{
@@ -709,7 +731,7 @@ func TestRTPValidation(t *testing.T) {
 // process (test peers, relay workers, timer) is measured around a packet
 // going through the relay and back.
 func TestZeroAllocsEndToEnd(t *testing.T) {
-	forEngine(t, func(t *testing.T, e Engine) {
+	forEngine(t, func(t *testing.T, e variant) {
 		r := newRelay(t, e, nil)
 		c := newCall(t, r, SessionConfig{})
 		pa := rtpPacket(1, 1, 0, 160)
@@ -736,7 +758,7 @@ func TestZeroAllocsEndToEnd(t *testing.T) {
 		allocs := testing.AllocsPerRun(500, round)
 		// The goroutine engine's netpoller may occasionally allocate; the
 		// epoll engine must not allocate at all.
-		if e == EngineEpoll && allocs != 0 {
+		if e.engine == EngineEpoll && allocs != 0 {
 			t.Fatalf("%v allocations per relayed packet pair, want 0", allocs)
 		}
 		if allocs > 0.05 {
@@ -744,4 +766,110 @@ func TestZeroAllocsEndToEnd(t *testing.T) {
 		}
 		t.Logf("%s: %.3f allocs per round trip (2 packets relayed)", e, allocs)
 	})
+}
+
+// TestBurstForwarding sends bursts that the relay reads in batches, with
+// sizes that make some runs eligible for segmentation offload and some
+// not, and checks every datagram arrives intact and in order.
+func TestBurstForwarding(t *testing.T) {
+	vs := variants()
+	if runtime.GOOS == "linux" {
+		vs = append(vs, variant{"epoll-nogso", EngineEpoll, false})
+	}
+	for _, v := range vs {
+		t.Run(v.name, func(t *testing.T) {
+			r := newRelay(t, v, func(c *Config) { c.NoGSO = v.name == "epoll-nogso" })
+			c := newCall(t, r, SessionConfig{})
+			const n = 150
+			var want [][]byte
+			for i := 0; i < n; i++ {
+				size := 160
+				switch {
+				case i%50 == 49:
+					size = 60 // a shorter datagram ends a segmentation run
+				case i%70 == 69:
+					size = 900 // a longer one cannot join it
+				}
+				want = append(want, rtpPacket(7, uint16(i), uint32(160*i), size))
+			}
+			// The peer's receive buffer must hold a whole burst.
+			c.b.conn.SetReadBuffer(4 << 20)
+			// Holding the session's mutex keeps the workers off the socket
+			// while the burst is queued, so that they read it in batches.
+			c.s.mu.Lock()
+			for _, p := range want {
+				c.a.send(c.la.RTP(), p)
+			}
+			c.s.mu.Unlock()
+			for i := 0; i < n; i++ {
+				b, from, ok := c.b.recv(wait)
+				if !ok {
+					t.Fatalf("received %d of %d", i, n)
+				}
+				if from != c.lb.RTP() || string(b) != string(want[i]) {
+					t.Fatalf("datagram %d: from %v, %d bytes, want %d bytes (order or content changed)", i, from, len(b), len(want[i]))
+				}
+			}
+			if st := c.s.Stats(); st.A.Forwarded != n || st.A.Lost != 0 {
+				t.Fatalf("stats %+v", st.A)
+			}
+			checkGSO(t, r, v)
+		})
+	}
+}
+
+// TestDrainCapServesOthers floods one session's port and checks that a
+// packet waiting on another session's port is forwarded after at most a few
+// drain rounds of the flooded one, not after the whole flood (epoll engine:
+// Config.DrainCap).
+func TestDrainCapServesOthers(t *testing.T) {
+	for _, v := range variants() {
+		if v.engine != EngineEpoll {
+			continue
+		}
+		t.Run(v.name, func(t *testing.T) {
+			const drainCap, flood = 8, 200
+			r := newRelay(t, v, func(c *Config) { c.Workers, c.DrainCap, c.BatchSize = 1, drainCap, 4 })
+			sink := newPeer(t, outside)
+			sink.conn.SetReadBuffer(4 << 20)
+			var sess [2]*Session
+			var srcs [2]*peer
+			for i := range sess {
+				s, err := r.NewSession(SessionConfig{ALeg: LegConfig{Interface: "inside"}, BLeg: LegConfig{Interface: "outside"}})
+				if err != nil {
+					t.Fatal(err)
+				}
+				srcs[i] = newPeer(t, inside)
+				s.SetRemote(LegA, srcs[i].addr(), netip.AddrPort{})
+				s.SetRemote(LegB, sink.addr(), netip.AddrPort{}) // one sink: arrival order is forwarding order
+				sess[i] = s
+			}
+			// Queue the flood and the lone packet while the worker is kept
+			// off both sessions.
+			to0, to1 := sess[0].Local(LegA).RTP(), sess[1].Local(LegA).RTP()
+			sess[0].mu.Lock()
+			sess[1].mu.Lock()
+			for i := 0; i < flood; i++ {
+				srcs[0].send(to0, rtpPacket(1, uint16(i), 0, 160))
+			}
+			srcs[1].send(to1, rtpPacket(2, 1, 0, 160))
+			sess[1].mu.Unlock()
+			sess[0].mu.Unlock()
+			before := 0
+			for {
+				b, _, ok := sink.recv(wait)
+				if !ok {
+					t.Fatalf("lone packet never arrived (%d flood packets did)", before)
+				}
+				if binary.BigEndian.Uint32(b[8:]) == 2 {
+					break
+				}
+				before++
+			}
+			if before > 3*drainCap {
+				t.Fatalf("%d flood packets went before the other session's packet; cap is %d per round", before, drainCap)
+			}
+			t.Logf("%d flood packets before the other session's packet", before)
+		})
+	}
 }
