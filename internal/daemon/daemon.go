@@ -100,6 +100,8 @@ type Daemon struct {
 	capt    *capture.Capturer
 	started time.Time
 
+	media mediaTotals
+
 	drainOnce sync.Once
 	drainReq  chan struct{}
 }
@@ -215,7 +217,7 @@ func start(opts Options) (_ *Daemon, err error) {
 		}
 	}
 	d.srv, err = b2bua.New(b2bua.Config{Tx: pendingTx{}, Relay: d.relay, Policy: d.store.Current,
-		Interfaces: bifs, CDR: cdr, Logger: log, Observer: observer{d.met}})
+		Interfaces: bifs, CDR: cdr, Logger: log, Observer: observer{d.met, d}})
 	if err != nil {
 		return nil, err
 	}
@@ -232,6 +234,12 @@ func start(opts Options) (_ *Daemon, err error) {
 		return float64(st.LiveClient + st.LiveServer)
 	})
 	d.met.SetMediaStats(d.mediaStats)
+	d.met.SetRelayCPU(func(dst []float64) []float64 {
+		// The relay reports its I/O workers' CPU as one total.
+		return append(dst, d.relay.Stats().WorkerCPU.Seconds())
+	})
+	_ = d.met.AddGaugeFunc("sbc_media_sessions", "Media relay sessions (one per anchored stream).",
+		func() float64 { return float64(d.relay.Stats().Sessions) })
 	_ = d.met.AddGaugeFunc("sbc_dialogs", "Dialogs known to the B2BUA (two per established call).",
 		func() float64 { return float64(d.srv.Dialogs()) })
 	_ = d.met.AddGaugeFunc("sbc_calls_in_progress", "Calls in progress across all trunks.",
@@ -312,10 +320,64 @@ func (d *Daemon) onReject(r transport.Reject) {
 
 func (d *Daemon) mediaStats(dst []metrics.InterfaceStats) []metrics.InterfaceStats {
 	st := d.relay.Stats()
+	d.media.mu.Lock()
+	defer d.media.mu.Unlock()
 	for _, ifc := range st.Interfaces {
-		dst = append(dst, metrics.InterfaceStats{Name: ifc.Name, PortsInUse: ifc.PortsInUse, PortsTotal: ifc.PortsTotal})
+		is := metrics.InterfaceStats{Name: ifc.Name, PortsInUse: ifc.PortsInUse, PortsTotal: ifc.PortsTotal,
+			Sessions: ifc.PortsInUse / 2}
+		if t := d.media.m[ifc.Name]; t != nil {
+			is.PacketsIn, is.PacketsOut, is.BytesIn, is.BytesOut, is.PacketsLost = t.pktIn, t.pktOut, t.bytesIn, t.bytesOut, t.lost
+		}
+		dst = append(dst, is)
 	}
 	return dst
+}
+
+// mediaTotals accumulates, per interface, the media counted by the relay
+// for calls that ended (from their CDRs): what the caller sent arrived on
+// the A-leg interface and left by the B-leg one, and the other way round.
+type mediaTotals struct {
+	mu sync.Mutex
+	m  map[string]*ifaceTotals
+}
+
+type ifaceTotals struct{ pktIn, pktOut, bytesIn, bytesOut, lost uint64 }
+
+func (mt *mediaTotals) add(p *policy.Policy, c *b2bua.CDR) {
+	ifaceOf := func(trunk string) string {
+		if t, ok := p.Trunk(trunk); ok {
+			return t.Interface
+		}
+		return ""
+	}
+	a, b := ifaceOf(c.FromTrunk), ifaceOf(c.ToTrunk)
+	mt.mu.Lock()
+	defer mt.mu.Unlock()
+	if mt.m == nil {
+		mt.m = map[string]*ifaceTotals{}
+	}
+	get := func(n string) *ifaceTotals {
+		if mt.m[n] == nil {
+			mt.m[n] = &ifaceTotals{}
+		}
+		return mt.m[n]
+	}
+	if a != "" {
+		ta := get(a)
+		ta.pktIn += c.Media.APackets
+		ta.bytesIn += c.Media.ABytes
+		ta.lost += c.Media.ALost
+		ta.pktOut += c.Media.BPackets
+		ta.bytesOut += c.Media.BBytes
+	}
+	if b != "" {
+		tb := get(b)
+		tb.pktIn += c.Media.BPackets
+		tb.bytesIn += c.Media.BBytes
+		tb.lost += c.Media.BLost
+		tb.pktOut += c.Media.APackets
+		tb.bytesOut += c.Media.ABytes
+	}
 }
 
 // policyHash identifies the policy in force: a hash of its files' contents
@@ -340,7 +402,10 @@ func policyHash(p *policy.Policy) string {
 // handler, exists.
 type pendingTx struct{ b2bua.TxLayer }
 
-type observer struct{ m *metrics.Metrics }
+type observer struct {
+	m *metrics.Metrics
+	d *Daemon
+}
 
 func (o observer) CallAttempted(trunk string) { o.m.CallAttempted(trunk) }
 func (o observer) CallAnswered(trunk string, setup time.Duration) {
