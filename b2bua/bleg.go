@@ -97,6 +97,9 @@ func (c *Call) sendBInvite(at attempt) error {
 	gen := c.gen
 	t := at.trunk
 	c.b = callLeg{side: mediarelay.LegB, iface: t.Interface, tr: transportOf(at.dest.Transport), trunk: t}
+	if at.ua != nil {
+		c.b.tr, c.b.natted, c.b.flow, c.b.peer = at.ua.Transport, true, at.ua.Flow, at.ua.Source
+	}
 	c.cdr.ToTrunk = t.Name
 	c.cdr.Attempts++
 	sb, err := c.s.sentBy(c.b.iface, c.b.tr)
@@ -125,6 +128,9 @@ func (c *Call) sendBInvite(at attempt) error {
 	toVal := "<sip:" + userAt(toUser) + at.dest.Host + ">"
 	if a, err := netip.ParseAddr(at.dest.Host); err == nil {
 		toVal = "<sip:" + userAt(toUser) + sip.HostForAddr(a) + ">"
+	}
+	if at.ua != nil {
+		ruri, toVal = at.ua.Contact, "<"+at.ua.AOR+">"
 	}
 	method := c.aReq.Method
 	c.bSeq = 1
@@ -175,10 +181,16 @@ func (c *Call) sendBInvite(at attempt) error {
 	c.s.dialogs.put(callID, tag, legRef{call: c, leg: mediarelay.LegB})
 	c.cdr.BLegCallID = callID
 	c.publishB()
-	target := transport.Target{Host: at.dest.Host, Port: at.dest.Port, Transport: c.b.tr, Interface: t.Interface}
-	tx, err := c.s.cfg.Tx.Request(context.Background(), req, target, func(tx *transaction.ClientTx, resp *sip.Message, err error) {
+	onResp := func(tx *transaction.ClientTx, resp *sip.Message, err error) {
 		c.serial.do(func() { c.onBResponse(gen, tx, resp, err) })
-	})
+	}
+	var tx *transaction.ClientTx
+	if at.ua != nil {
+		tx, err = c.sendOn(&c.b, req, onResp)
+	} else {
+		target := transport.Target{Host: at.dest.Host, Port: at.dest.Port, Transport: c.b.tr, Interface: t.Interface}
+		tx, err = c.s.cfg.Tx.Request(context.Background(), req, target, onResp)
+	}
 	if err != nil {
 		c.s.dialogs.del(callID, tag)
 		return err
@@ -590,8 +602,13 @@ func (c *Call) nextHop(l *callLeg, req *sip.Message) (transport.Target, error) {
 // sendOn starts a client transaction for an in-dialog request on leg l:
 // over the peer's own flow for a NATed leg, else to the dialog's next hop.
 func (c *Call) sendOn(l *callLeg, req *sip.Message, onResp transaction.ResponseFunc) (*transaction.ClientTx, error) {
-	if l.natted && !l.flow.IsZero() {
-		return c.s.cfg.Tx.RequestOn(l.flow, req, onResp)
+	if l.natted {
+		if !l.flow.IsZero() {
+			return c.s.cfg.Tx.RequestOn(l.flow, req, onResp)
+		}
+		if l.peer.IsValid() {
+			return c.s.cfg.Tx.Request(context.Background(), req, c.peerTarget(l), onResp)
+		}
 	}
 	t, err := c.nextHop(l, req)
 	if err != nil {
@@ -602,8 +619,14 @@ func (c *Call) sendOn(l *callLeg, req *sip.Message, onResp transaction.ResponseF
 
 // sendACK sends an ACK for a 2xx (not a transaction, RFC 3261 §17.1.1.3).
 func (c *Call) sendACK(l *callLeg, ack *sip.Message) error {
-	if l.natted && !l.flow.IsZero() {
-		return c.s.cfg.Tx.SendOn(l.flow, ack)
+	if l.natted {
+		if !l.flow.IsZero() {
+			return c.s.cfg.Tx.SendOn(l.flow, ack)
+		}
+		if l.peer.IsValid() {
+			_, err := c.s.cfg.Tx.Send(context.Background(), ack, c.peerTarget(l))
+			return err
+		}
 	}
 	t, err := c.nextHop(l, ack)
 	if err != nil {
@@ -614,3 +637,8 @@ func (c *Call) sendACK(l *callLeg, ack *sip.Message) error {
 }
 
 var _ = policy.KindAccess
+
+// peerTarget is the address a NATed leg's packets came from (RFC 3581).
+func (c *Call) peerTarget(l *callLeg) transport.Target {
+	return transport.Target{Host: l.peer.Addr().Unmap().String(), Port: l.peer.Port(), Transport: l.tr, Interface: l.iface}
+}

@@ -47,9 +47,12 @@ type callLeg struct {
 	dlg    *dialog
 	flow   transport.Flow // flow of the initial request (A leg)
 	origin *sdp.Origin
-	// natted: in-dialog requests go back over the flow the peer used
-	// (RFC 3581 symmetric response routing; access trunks).
+	// natted: in-dialog requests go back over the flow the peer used, or
+	// to the address its packets came from (RFC 3581 symmetric routing;
+	// access trunks and detected NAT); its Contact is kept only for the
+	// Request-URI.
 	natted bool
+	peer   netip.AddrPort
 	// pendingOut is the INVITE client transaction the SBC has open toward
 	// this leg, pendingIn the INVITE server transaction open from it; both
 	// are used for RFC 3261 §14.2 glare (491).
@@ -81,6 +84,7 @@ type rackRef struct {
 type attempt struct {
 	trunk *policy.Trunk
 	dest  policy.Destination
+	ua    *LocatedUA // a registered UA found by the Locator
 }
 
 // Call is one call across the SBC: the A leg (the SBC as UAS toward the
@@ -279,8 +283,9 @@ func (s *Server) newDialogPair(tx *transaction.ServerTx, req *sip.Message, kind 
 	c := &Call{
 		s: s, id: strconv.FormatUint(s.seq.Add(1), 10) + "-" + NewTag()[:6], pol: p, kind: kind,
 		aTx: tx, aReq: req, aSeq: cs.Seq, decision: d, releaseIn: release,
-		a: callLeg{side: mediarelay.LegA, iface: iface, tr: tr, trunk: srcTrunk, flow: f,
-			natted: srcTrunk.Kind == policy.KindAccess},
+		a: callLeg{side: mediarelay.LegA, iface: iface, tr: tr, trunk: srcTrunk, flow: f, peer: src,
+			natted: srcTrunk.Kind == policy.KindAccess ||
+				(s.cfg.DetectNAT != nil && s.cfg.DetectNAT(req, src, !tr.Reliable()))},
 		cdr: CDR{ALegCallID: callID, FromTrunk: srcTrunk.Name, Route: d.RouteName(),
 			Caller: uriUser(from.URI), Callee: ruser, CallerOut: d.FromUser, CalleeOut: d.RURIUser,
 			SetupTime: now.UTC()},
@@ -304,6 +309,16 @@ func (s *Server) newDialogPair(tx *transaction.ServerTx, req *sip.Message, kind 
 	for _, t := range d.Trunks {
 		for _, dst := range t.Destinations {
 			c.attempts = append(c.attempts, attempt{trunk: t, dest: dst})
+		}
+	}
+	// A call from the core for a UA registered through an access trunk goes
+	// to that UA's binding, whatever the route table says.
+	if s.cfg.Locator != nil && srcTrunk.Kind != policy.KindAccess {
+		if ua, ok := s.cfg.Locator.Locate(ruri); ok {
+			if t, ok := p.Trunk(ua.Trunk); ok {
+				c.attempts = []attempt{{trunk: t, ua: &ua}}
+				c.cdr.Route = "registered:" + ua.AOR
+			}
 		}
 	}
 	c.ruriUser = d.RURIUser

@@ -57,8 +57,34 @@ type Config struct {
 	Observer Observer
 	// Registrar handles REGISTER (NAT registration relay); nil answers 403.
 	Registrar Registrar
+	// Locator finds the registered UA a call from the core is for; nil
+	// routes every call by policy.
+	Locator Locator
+	// DetectNAT tells whether a request's sender is behind NAT (its Via,
+	// Contact or SDP disagree with the packet's source, RFC 3581); such a
+	// leg is then reached over the flow its packets came from. nil: only
+	// access trunks are treated as NATed.
+	DetectNAT func(req *sip.Message, src netip.AddrPort, udp bool) bool
 	// MaxRedirects bounds the 3xx responses followed per call (default 3).
 	MaxRedirects int
+}
+
+// Locator finds the UA a call from the core is for: the registration
+// cache of access trunks (package nat).
+type Locator interface {
+	Locate(ruri sip.URI) (LocatedUA, bool)
+}
+
+// LocatedUA is a registered UA as the B2BUA reaches it: through the NAT
+// binding its REGISTER opened (RFC 3581 symmetric routing), with its own
+// Contact as Request-URI (RFC 3261 §10.2, §16.5).
+type LocatedUA struct {
+	Trunk     string // the access trunk it registered through
+	AOR       string // its address-of-record, for To
+	Contact   string // its Contact URI: the Request-URI of the B-leg INVITE
+	Source    netip.AddrPort
+	Transport transport.Transport
+	Flow      transport.Flow // its connection (TCP/TLS) or listener flow (UDP); may be zero
 }
 
 // Observer is told about calls as they progress (for metrics). Every
