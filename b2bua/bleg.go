@@ -161,6 +161,19 @@ func (c *Call) sendBInvite(at attempt) error {
 		req.AddHeader("Privacy", privacy)
 	}
 	copyHeaders(req, c.aReq, c.a.trunk)
+	if t.Credentials == nil {
+		// No credentials of our own for this trunk: the caller answers the
+		// trunk's challenge itself (relayed 401/407), so its credentials
+		// go through (RFC 3261 §22.3). The digest's uri is the caller's
+		// Request-URI; a registrar that checks it against its own sees the
+		// SBC's, so trunks that authenticate should get credentials in
+		// policy instead.
+		for _, h := range []string{"Authorization", "Proxy-Authorization"} {
+			for v := range c.aReq.HeaderLines(h) {
+				req.AddHeader(h, v)
+			}
+		}
+	}
 	applyHeaderOps(req, c.decision.Headers)
 	c.bOffered = false
 	switch {

@@ -154,3 +154,48 @@ route "all" {
 	}
 	sb.checkNoLeaks(t)
 }
+
+// TestChallengeRelayedToCaller: a trunk without credentials in policy: the
+// carrier's 401 reaches the caller, whose retry with credentials reaches the
+// carrier and is answered.
+func TestChallengeRelayedToCaller(t *testing.T) {
+	fc := startFakeCarrier(t)
+	caller := startGoUA(t, callerIP, 0)
+	sb := startSBC(t, fc.addr.Port(), 1, 1)
+	inv := func(cseq int, auth string) *sip.Message {
+		m := sip.NewRequest("INVITE", "sip:auth@"+sb.inside.String())
+		m.AddHeader("Max-Forwards", "70")
+		m.AddHeader("From", "<sip:caller@127.0.0.10>;tag=a1")
+		m.AddHeader("To", "<sip:auth@127.0.0.1>")
+		m.AddHeader("Call-ID", "challenge-1")
+		m.AddHeader("CSeq", fmt.Sprintf("%d INVITE", cseq))
+		m.AddHeader("Contact", "<sip:caller@"+caller.addr.String()+">")
+		if auth != "" {
+			m.AddHeader("Authorization", auth)
+		}
+		m.SetBody("application/sdp", []byte(sdpOffer))
+		return m
+	}
+	r := caller.request(t, sb.inside, inv(1, ""))
+	if r.StatusCode != 401 {
+		t.Fatalf("first INVITE: %d, want the relayed 401", r.StatusCode)
+	}
+	v, ok := r.GetHeader("WWW-Authenticate")
+	if !ok {
+		t.Fatal("401 without WWW-Authenticate")
+	}
+	ch, err := sip.ParseAuth(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cred, err := digestCredentials(ch, "sbc1", "s3cret", "", "INVITE", "sip:auth@"+sb.inside.String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r := caller.request(t, sb.inside, inv(2, cred)); r.StatusCode != 200 {
+		t.Fatalf("INVITE with credentials: %d, want 200", r.StatusCode)
+	}
+	if fc.challenged.Load() != 1 || fc.authorized.Load() != 1 {
+		t.Errorf("carrier challenged %d, authorized %d; want 1 and 1", fc.challenged.Load(), fc.authorized.Load())
+	}
+}
