@@ -14,7 +14,14 @@ import (
 // returns the final response.
 func exchange(t *testing.T, to netip.AddrPort, req string) *sip.Message {
 	t.Helper()
-	conn, err := net.ListenUDP("udp", net.UDPAddrFromAddrPort(netip.AddrPortFrom(callerIP, 0)))
+	return exchangeFrom(t, callerIP, to, req)
+}
+
+// exchangeFrom is exchange from a socket on src; LOCAL in req becomes the
+// socket's address.
+func exchangeFrom(t *testing.T, src netip.Addr, to netip.AddrPort, req string) *sip.Message {
+	t.Helper()
+	conn, err := net.ListenUDP("udp", net.UDPAddrFromAddrPort(netip.AddrPortFrom(src, 0)))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -143,37 +150,21 @@ hello`, 415, nil},
 		})
 	}
 	// Requests from a source no trunk matches are refused.
-	if resp := exchangeFrom(t, netip.MustParseAddr("127.0.0.99"), sb.inside); resp.StatusCode != 403 {
+	unknown := `INVITE sip:4930@127.0.0.1 SIP/2.0
+Via: SIP/2.0/UDP LOCAL;branch=z9hG4bKunk
+Max-Forwards: 70
+From: <sip:a@x>;tag=u1
+To: <sip:4930@127.0.0.1>
+Call-ID: unk-1
+CSeq: 1 INVITE
+Contact: <sip:a@LOCAL>
+Content-Length: 0
+
+`
+	if resp := exchangeFrom(t, netip.MustParseAddr("127.0.0.99"), sb.inside, unknown); resp.StatusCode != 403 {
 		t.Errorf("unknown source: %d, want 403", resp.StatusCode)
 	}
 	if n := sb.srv.ActiveCalls(); n != 0 {
 		t.Errorf("%d calls left after local answers", n)
-	}
-}
-
-func exchangeFrom(t *testing.T, src netip.Addr, to netip.AddrPort) *sip.Message {
-	t.Helper()
-	conn, err := net.ListenUDP("udp", net.UDPAddrFromAddrPort(netip.AddrPortFrom(src, 0)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
-	local := conn.LocalAddr().(*net.UDPAddr).AddrPort().String()
-	req := "INVITE sip:4930@127.0.0.1 SIP/2.0\r\nVia: SIP/2.0/UDP " + local + ";branch=z9hG4bKunk\r\nMax-Forwards: 70\r\n" +
-		"From: <sip:a@x>;tag=u1\r\nTo: <sip:4930@127.0.0.1>\r\nCall-ID: unk-1\r\nCSeq: 1 INVITE\r\nContact: <sip:a@" + local +
-		">\r\nContent-Length: 0\r\n\r\n"
-	if _, err := conn.WriteToUDPAddrPort([]byte(req), to); err != nil {
-		t.Fatal(err)
-	}
-	buf := make([]byte, 65535)
-	for {
-		_ = conn.SetReadDeadline(time.Now().Add(5 * time.Second))
-		n, _, err := conn.ReadFromUDPAddrPort(buf)
-		if err != nil {
-			t.Fatalf("no response: %v", err)
-		}
-		if m, err := sip.Parse(buf[:n]); err == nil && m.StatusCode >= 200 {
-			return m
-		}
 	}
 }
