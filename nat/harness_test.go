@@ -222,7 +222,7 @@ func (h *harness) register(src netip.AddrPort, tr transport.Transport, callID st
 	h.branch++
 	var b strings.Builder
 	b.WriteString("REGISTER sip:example.com SIP/2.0\r\n")
-	b.WriteString("Via: SIP/2.0/" + tr.String() + " "+h.via+";branch=z9hG4bKua" + itoa(h.branch) + ";rport\r\n")
+	b.WriteString("Via: SIP/2.0/" + tr.String() + " " + h.via + ";branch=z9hG4bKua" + itoa(h.branch) + ";rport\r\n")
 	b.WriteString("Max-Forwards: 70\r\n")
 	b.WriteString("From: \"Alice\" <sip:alice@example.com>;tag=ua1\r\n")
 	b.WriteString("To: <sip:alice@example.com>\r\n")

@@ -433,4 +433,6 @@ func TestPolicyReloadKeepsCache(t *testing.T) {
 	}
 }
 
-func netipPort(a netip.AddrPort, port uint16) netip.AddrPort { return netip.AddrPortFrom(a.Addr(), port) }
+func netipPort(a netip.AddrPort, port uint16) netip.AddrPort {
+	return netip.AddrPortFrom(a.Addr(), port)
+}
