@@ -66,39 +66,25 @@ type Detection struct {
 // (RFC 3261 §18.2.1). Unspecified SDP addresses (0.0.0.0, the RFC 3264 §8.4
 // hold) are ignored. Detect does not allocate.
 func Detect(req *sip.Message, src netip.AddrPort, udp bool, sdpAddrs ...netip.Addr) Detection {
-	srcAddr := src.Addr().Unmap()
-	srcPrivate := IsPrivate(srcAddr)
-	var r Reason
-	check := func(host string, port int, addrBit, portBit Reason) {
-		a, ok := hostIP(host)
-		if !ok {
-			return
-		}
-		if a != srcAddr {
-			r |= addrBit
-			if IsPrivate(a) && !srcPrivate {
-				r |= Private
-			}
-		}
-		if udp && portBit != 0 {
-			if port == 0 {
-				port = 5060
-			}
-			if uint16(port) != src.Port() {
-				r |= portBit
-			}
-		}
-	}
+	d := detector{src: netip.AddrPortFrom(src.Addr().Unmap(), src.Port()), udp: udp}
+	d.srcPrivate = IsPrivate(d.src.Addr())
 	if v, err := req.TopVia(); err == nil {
 		port := v.Port
 		if port == 0 && strings.EqualFold(v.Transport, "TLS") {
 			port = 5061 // RFC 3261 §18.2.1 default port of the transport
 		}
-		check(v.Host, port, ViaAddr, ViaPort)
+		if a, ok := hostIP(v.Host); ok {
+			d.check(a, port, ViaAddr, ViaPort)
+		}
 	}
 	var buf [4]string
-	for line := range req.HeaderLines("Contact") {
-		elems, err := sip.SplitList(buf[:0], line)
+	for i := range req.Headers {
+		// Indexed, not HeaderLines: the iterator's closure would move the
+		// detector to the heap. Names are canonical after Parse (§7.3.3).
+		if req.Headers[i].Name != "Contact" {
+			continue
+		}
+		elems, err := sip.SplitList(buf[:0], req.Headers[i].Value)
 		if err != nil {
 			continue
 		}
@@ -111,7 +97,9 @@ func Detect(req *sip.Message, src netip.AddrPort, udp bool, sdpAddrs ...netip.Ad
 			if port == 0 && c.URI.IsSIPS() {
 				port = 5061
 			}
-			check(c.URI.Host, port, ContactAddr, ContactPort)
+			if a, ok := hostIP(c.URI.Host); ok {
+				d.check(a, port, ContactAddr, ContactPort)
+			}
 		}
 	}
 	for _, a := range sdpAddrs {
@@ -119,9 +107,34 @@ func Detect(req *sip.Message, src netip.AddrPort, udp bool, sdpAddrs ...netip.Ad
 		if !a.IsValid() || a.IsUnspecified() {
 			continue
 		}
-		check(a.String(), 0, SDPAddr, 0)
+		d.check(a, 0, SDPAddr, 0)
 	}
-	return Detection{NATed: r != 0, Reasons: r}
+	return Detection{NATed: d.r != 0, Reasons: d.r}
+}
+
+type detector struct {
+	src        netip.AddrPort
+	srcPrivate bool
+	udp        bool
+	r          Reason
+}
+
+// check compares one address the party wrote with the packet's source.
+func (d *detector) check(a netip.Addr, port int, addrBit, portBit Reason) {
+	if a != d.src.Addr() {
+		d.r |= addrBit
+		if IsPrivate(a) && !d.srcPrivate {
+			d.r |= Private
+		}
+	}
+	if d.udp && portBit != 0 {
+		if port == 0 {
+			port = 5060
+		}
+		if uint16(port) != d.src.Port() {
+			d.r |= portBit
+		}
+	}
 }
 
 // hostIP parses a host as written in a URI or Via (IPv6 in brackets).

@@ -290,3 +290,12 @@ func (h *harness) response() *sip.Message {
 	}
 	return rs[0]
 }
+
+func mustParse(t testing.TB, s string) *sip.Message {
+	t.Helper()
+	m, err := sip.Parse([]byte(s))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m
+}
