@@ -20,6 +20,7 @@ func (r *Registrar) tick(now time.Time) {
 	ns := now.UnixNano()
 	expired, kas := r.cache.due(ns, nil)
 	if expired > 0 {
+		r.stats.expired.Add(uint64(expired))
 		r.log.Debug("bindings expired", "count", expired)
 	}
 	r.cache.mu.Lock()
@@ -65,6 +66,7 @@ func (r *Registrar) keepalive(p *policy.Policy, b *binding) {
 		return
 	}
 	iv := t.Keepalive.Interval
+	r.stats.kaSent.Add(1)
 	if t.Keepalive.Method == "crlf" && j.flow.Reliable() && r.cfg.Wire != nil {
 		sink := &crlfSink{r: r, b: b, iv: iv}
 		err := r.cfg.Wire.Write(j.flow, doubleCRLF, sink)
@@ -107,7 +109,9 @@ func (s *crlfSink) TransportError(_ transport.Flow, _ error) {
 		return
 	}
 	s.b.fails++
+	s.r.stats.kaFailed.Add(1)
 	if int(s.b.fails) >= s.r.cfg.KeepaliveFailures {
+		s.r.stats.kaDropped.Add(1)
 		s.r.log.Info("binding dropped: keepalives failed", "aor", s.b.aor.aor, "source", s.b.flow.Remote())
 		c.remove(s.b)
 	}
@@ -150,7 +154,9 @@ func (r *Registrar) keepaliveDone(b *binding, ok bool, iv time.Duration) {
 		b.fails = 0
 	} else {
 		b.fails++
+		r.stats.kaFailed.Add(1)
 		if int(b.fails) >= r.cfg.KeepaliveFailures {
+			r.stats.kaDropped.Add(1)
 			r.log.Info("binding dropped: keepalives failed", "aor", b.aor.aor, "source", b.flow.Remote(),
 				"failures", b.fails)
 			c.remove(b)

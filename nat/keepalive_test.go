@@ -58,6 +58,9 @@ func TestKeepaliveOptionsScheduleAndDrop(t *testing.T) {
 	if _, ok := h.reg.Lookup(tok); ok {
 		t.Fatal("binding kept after 3 failed keepalives")
 	}
+	if st := h.reg.Stats(); st.DroppedByKeepalive != 1 || st.KeepalivesFailed != 3 || st.KeepalivesSent != 4 || st.AnsweredLocally != 3 {
+		t.Errorf("Stats = %+v", st)
+	}
 	h.clock.Advance(time.Minute)
 	if n := len(h.tx.takeKA()); n != 0 {
 		t.Errorf("%d keepalives to a dropped binding", n)

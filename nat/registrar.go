@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/sbc-project/sbc/policy"
@@ -86,6 +87,31 @@ type Registrar struct {
 
 	pmu     sync.Mutex
 	pending []*session // sessions without bindings, oldest first
+
+	stats struct {
+		forwarded, local, challenged, failed, expired, kaSent, kaFailed, kaDropped atomic.Uint64
+	}
+}
+
+// Stats are the relay's counters since start, for metrics.
+type Stats struct {
+	Bindings           int    // bindings in the cache now
+	Forwarded          uint64 // REGISTERs sent to a registrar
+	AnsweredLocally    uint64 // refreshes answered from the cache
+	Challenged         uint64 // 401/407 relayed to a UA
+	Failed             uint64 // REGISTERs answered with another error
+	Expired            uint64 // bindings removed by expiry
+	KeepalivesSent     uint64
+	KeepalivesFailed   uint64
+	DroppedByKeepalive uint64 // bindings removed after failed keepalives
+}
+
+// Stats returns the counters.
+func (r *Registrar) Stats() Stats {
+	return Stats{Bindings: r.cache.Len(), Forwarded: r.stats.forwarded.Load(), AnsweredLocally: r.stats.local.Load(),
+		Challenged: r.stats.challenged.Load(), Failed: r.stats.failed.Load(), Expired: r.stats.expired.Load(),
+		KeepalivesSent: r.stats.kaSent.Load(), KeepalivesFailed: r.stats.kaFailed.Load(),
+		DroppedByKeepalive: r.stats.kaDropped.Load()}
 }
 
 // New returns a running Registrar.
@@ -317,6 +343,7 @@ func (rl *relay) answerLocally(now time.Time) bool {
 	}
 	resp := rl.okResponse(e, now)
 	c.mu.Unlock()
+	rl.r.stats.local.Add(1)
 	_ = rl.tx.Respond(resp)
 	return true
 }
@@ -507,6 +534,7 @@ func (rl *relay) send() error {
 			out.AddHeader(h, v)
 		}
 	}
+	rl.r.stats.forwarded.Add(1)
 	_, err = rl.r.cfg.Tx.Request(context.Background(), out, rl.target, rl.onResponse)
 	if err != nil {
 		return fmt.Errorf("nat: REGISTER to %s: %w", rl.target.Host, err)
@@ -521,6 +549,7 @@ func (rl *relay) onResponse(_ *transaction.ClientTx, resp *sip.Message, err erro
 		if errors.Is(err, transaction.ErrTimeout) {
 			code, reason = 408, "Request Timeout"
 		}
+		rl.r.stats.failed.Add(1)
 		respond(rl.tx, code, reason)
 		return
 	}
@@ -543,6 +572,11 @@ func (rl *relay) onResponse(_ *transaction.ClientTx, resp *sip.Message, err erro
 				}
 			}
 		}
+	}
+	if code == 401 || code == 407 {
+		rl.r.stats.challenged.Add(1)
+	} else {
+		rl.r.stats.failed.Add(1)
 	}
 	out := rl.tx.NewResponse(code, resp.Reason)
 	// RFC 3261 §22.1, §22.3: challenges are relayed so the UA answers them.

@@ -436,3 +436,51 @@ func TestPolicyReloadKeepsCache(t *testing.T) {
 func netipPort(a netip.AddrPort, port uint16) netip.AddrPort {
 	return netip.AddrPortFrom(a.Addr(), port)
 }
+
+func TestIntervalTooBriefRetried(t *testing.T) {
+	h := newHarness(t, testPolicy)
+	h.register(uaPublic, transport.UDP, "c", 1, []string{aliceContact})
+	up := h.upstream()
+	h.answer(up, 423, "Min-Expires: 7200")
+	// RFC 3261 §10.2.8: the SBC retries with the registrar's minimum; the
+	// UA never sees the 423 and keeps its short expiry.
+	if n := len(h.wire.take()); n != 0 {
+		t.Fatalf("UA got %d responses before the retry", n)
+	}
+	re := h.upstream()
+	if e, _ := mustContacts(t, re.req)[0].Expires(); e != 7200 {
+		t.Errorf("retry asks %d, want 7200", e)
+	}
+	if a, b := cseqOf(t, up), cseqOf(t, re); b != a+1 {
+		t.Errorf("retry CSeq %d after %d", b, a)
+	}
+	h.echoOK(re, 7200)
+	r := h.response()
+	if e, _ := mustContacts(t, r)[0].Expires(); r.StatusCode != 200 || e != 60 {
+		t.Errorf("UA got %d expires %d", r.StatusCode, e)
+	}
+	// A second 423 is not retried again.
+	h.register(uaPublic, transport.UDP, "d", 1, []string{"<sip:alice@10.0.0.6>"})
+	up = h.upstream()
+	h.answer(up, 423, "Min-Expires: 7200")
+	re = h.upstream()
+	h.answer(re, 423, "Min-Expires: 9000")
+	if r := h.response(); r.StatusCode != 423 {
+		t.Errorf("UA got %d, want the 423 relayed", r.StatusCode)
+	} else if v, _ := r.GetHeader("Min-Expires"); v != "9000" {
+		t.Errorf("Min-Expires %q", v)
+	}
+	st := h.reg.Stats()
+	if st.Bindings != 1 || st.Forwarded != 4 || st.Failed != 1 {
+		t.Errorf("Stats = %+v", st)
+	}
+}
+
+func cseqOf(t *testing.T, s sent) uint32 {
+	t.Helper()
+	cs, err := s.req.CSeq()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cs.Seq
+}
