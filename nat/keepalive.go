@@ -66,10 +66,15 @@ func (r *Registrar) keepalive(p *policy.Policy, b *binding) {
 		return
 	}
 	iv := t.Keepalive.Interval
+	io := r.io.Load()
+	if io == nil {
+		r.keepaliveDone(b, true, iv) // not wired yet: try again later
+		return
+	}
 	r.stats.kaSent.Add(1)
-	if t.Keepalive.Method == "crlf" && j.flow.Reliable() && r.cfg.Wire != nil {
+	if t.Keepalive.Method == "crlf" && j.flow.Reliable() && io.wire != nil {
 		sink := &crlfSink{r: r, b: b, iv: iv}
-		err := r.cfg.Wire.Write(j.flow, doubleCRLF, sink)
+		err := io.wire.Write(j.flow, doubleCRLF, sink)
 		// The pong (a single CRLF) is absorbed by the transport; a write
 		// error or a closed connection is the failure we can see.
 		r.keepaliveDone(b, err == nil, iv)
@@ -77,7 +82,7 @@ func (r *Registrar) keepalive(p *policy.Policy, b *binding) {
 	}
 	req, err := r.options(j)
 	if err == nil {
-		_, err = r.cfg.Tx.RequestOn(j.flow, req, func(_ *transaction.ClientTx, resp *sip.Message, err error) {
+		_, err = io.tx.RequestOn(j.flow, req, func(_ *transaction.ClientTx, resp *sip.Message, err error) {
 			switch {
 			case err != nil:
 				r.keepaliveDone(b, false, iv)

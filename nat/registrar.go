@@ -35,7 +35,9 @@ type Wire interface {
 
 var _ Wire = (*transport.Layer)(nil)
 
-// Config configures a Registrar. Tx, Policy and SentBy are required.
+// Config configures a Registrar. Policy and SentBy are required; Tx is
+// required before the first REGISTER (give it here or with SetTx when the
+// transaction layer is built after the Registrar).
 type Config struct {
 	// Tx sends REGISTERs to registrars and OPTIONS keepalives to UAs.
 	Tx TxLayer
@@ -85,6 +87,8 @@ type Registrar struct {
 	cache *Cache
 	stop  func()
 
+	io atomic.Pointer[txWire] // set by New or SetTx
+
 	pmu     sync.Mutex
 	pending []*session // sessions without bindings, oldest first
 
@@ -116,8 +120,8 @@ func (r *Registrar) Stats() Stats {
 
 // New returns a running Registrar.
 func New(cfg Config) (*Registrar, error) {
-	if cfg.Tx == nil || cfg.Policy == nil || cfg.SentBy == nil {
-		return nil, fmt.Errorf("%w: Tx, Policy and SentBy are required", ErrConfig)
+	if cfg.Policy == nil || cfg.SentBy == nil {
+		return nil, fmt.Errorf("%w: Policy and SentBy are required", ErrConfig)
 	}
 	if cfg.Clock == nil {
 		cfg.Clock = transaction.RealClock{}
@@ -149,9 +153,23 @@ func New(cfg Config) (*Registrar, error) {
 	}
 	r := &Registrar{cfg: cfg, log: log.With("component", "nat"), clock: cfg.Clock,
 		cache: newCache(cfg.MaxBindings, cfg.MaxContactsPerAOR)}
+	if cfg.Tx != nil {
+		r.SetTx(cfg.Tx, cfg.Wire)
+	}
 	r.stop = cfg.Clock.Start(cfg.Resolution, r.tick)
 	return r, nil
 }
+
+type txWire struct {
+	tx   TxLayer
+	wire Wire
+}
+
+// SetTx sets the transaction layer (and the wire for CRLF keepalives, nil
+// for none) when they are built after the Registrar: the Manager needs the
+// B2BUA as its handler, and the B2BUA needs the Registrar. Safe while
+// running.
+func (r *Registrar) SetTx(tx TxLayer, w Wire) { r.io.Store(&txWire{tx: tx, wire: w}) }
 
 // Close stops expiry and keepalives. The cache stays readable.
 func (r *Registrar) Close() error {
@@ -534,8 +552,12 @@ func (rl *relay) send() error {
 			out.AddHeader(h, v)
 		}
 	}
+	io := rl.r.io.Load()
+	if io == nil {
+		return fmt.Errorf("%w: no transaction layer", ErrConfig)
+	}
 	rl.r.stats.forwarded.Add(1)
-	_, err = rl.r.cfg.Tx.Request(context.Background(), out, rl.target, rl.onResponse)
+	_, err = io.tx.Request(context.Background(), out, rl.target, rl.onResponse)
 	if err != nil {
 		return fmt.Errorf("nat: REGISTER to %s: %w", rl.target.Host, err)
 	}
