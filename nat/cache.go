@@ -180,6 +180,33 @@ func (c *Cache) Lookup(key string) (Binding, bool) {
 	return best.export(), true
 }
 
+// LookupURI finds the binding a request from the core is addressed to:
+// the Request-URI's user part as a token (the Contact the SBC registered),
+// else the Request-URI as an AOR.
+func (c *Cache) LookupURI(requestURI string) (Binding, bool) {
+	u, err := sip.ParseURI(requestURI)
+	if err != nil || !u.IsSIP() {
+		return Binding{}, false
+	}
+	if u.User != "" {
+		c.mu.RLock()
+		b, ok := c.byToken[u.User]
+		var out Binding
+		if ok {
+			out = b.export()
+		}
+		c.mu.RUnlock()
+		if ok {
+			return out, true
+		}
+	}
+	aor, err := canonical(u)
+	if err != nil {
+		return Binding{}, false
+	}
+	return c.Lookup(aor)
+}
+
 // Bindings returns every binding of an AOR (for parallel or serial forking
 // by the B2BUA), newest first.
 func (c *Cache) Bindings(aor string) []Binding {

@@ -183,6 +183,12 @@ func (r *Registrar) Cache() *Cache { return r.cache }
 // Lookup finds a binding by token or AOR (see Cache.Lookup).
 func (r *Registrar) Lookup(key string) (Binding, bool) { return r.cache.Lookup(key) }
 
+// LookupURI finds the binding a call from the core is addressed to (see
+// Cache.LookupURI).
+func (r *Registrar) LookupURI(requestURI string) (Binding, bool) {
+	return r.cache.LookupURI(requestURI)
+}
+
 // List returns every binding for the admin API.
 func (r *Registrar) List() []Info { return r.cache.List() }
 

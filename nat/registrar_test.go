@@ -104,6 +104,16 @@ func TestRegisterRelayShortensExpiry(t *testing.T) {
 	if b2, ok := h.reg.Lookup("sip:alice@EXAMPLE.com:5060"); !ok || b2.Token != b.Token {
 		t.Errorf("Lookup by AOR = %+v, %v", b2, ok)
 	}
+	for _, ruri := range []string{"sip:" + ct.URI.User + "@192.0.2.1:5060", "sip:" + ct.URI.User + "@192.0.2.1;transport=udp", "sip:alice@example.com"} {
+		if b2, ok := h.reg.LookupURI(ruri); !ok || b2.Token != b.Token {
+			t.Errorf("LookupURI(%s) = %v, %v", ruri, b2.Token, ok)
+		}
+	}
+	for _, ruri := range []string{"sip:rnotatoken@192.0.2.1", "tel:+4930123", "sip:bob@example.com"} {
+		if _, ok := h.reg.LookupURI(ruri); ok {
+			t.Errorf("LookupURI(%s) found a binding", ruri)
+		}
+	}
 	list := h.reg.List()
 	if len(list) != 1 || list[0].Source != "198.51.100.7:40000" || list[0].Transport != "udp" || !list[0].NAT ||
 		list[0].Contact != "sip:alice@10.0.0.5:5060" || list[0].UserAgent != "TestPhone/1.0" {
