@@ -168,5 +168,8 @@ func (r *Registrar) keepaliveDone(b *binding, ok bool, iv time.Duration) {
 			return
 		}
 	}
+	if !b.nat {
+		return // a REGISTER in the meantime showed the UA is not behind NAT
+	}
 	c.schedule(&b.ka, r.clock.Now().Add(iv).UnixNano())
 }

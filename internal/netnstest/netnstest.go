@@ -70,6 +70,7 @@ func New(tb testing.TB, opts Options) *Topology {
 	}
 	testenv.LookPath(tb, "ip")
 	testenv.LookPath(tb, "nft")
+	reapOrphans()
 	tp := &Topology{tb: tb, prefix: "sbct" + strconv.Itoa(os.Getpid()) + "-" + strconv.FormatInt(seq.Add(1), 10) + "-"}
 	tb.Cleanup(tp.teardown)
 	for _, ns := range []string{UA, NAT, SBC, Carrier} {
@@ -94,6 +95,32 @@ func New(tb testing.TB, opts Options) *Topology {
 	}
 }`)
 	return tp
+}
+
+// reapOrphans deletes the namespace names left by earlier test processes
+// that died before their cleanup ran (their PID, in the name, is gone).
+// Namespaces of live processes, parallel runs included, are left alone.
+func reapOrphans() {
+	ents, err := os.ReadDir("/run/netns")
+	if err != nil {
+		return
+	}
+	for _, e := range ents {
+		name := e.Name()
+		rest, ok := strings.CutPrefix(name, "sbct")
+		if !ok {
+			continue
+		}
+		pidStr, _, ok := strings.Cut(rest, "-")
+		pid, err := strconv.Atoi(pidStr)
+		if !ok || err != nil || pid <= 0 {
+			continue
+		}
+		if _, err := os.Stat("/proc/" + pidStr); err == nil {
+			continue
+		}
+		_ = exec.Command("ip", "netns", "del", name).Run()
+	}
 }
 
 // NS returns the real name of a role's namespace (for ip netns exec).
