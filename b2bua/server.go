@@ -357,6 +357,19 @@ func (s *Server) onStray(in transport.Inbound) {
 	ref.call.serial.do(func() { ref.call.onStray2xx(ref.leg, m, cs.Seq) })
 }
 
+// SentBy is sentBy for other components that build requests of the SBC's
+// own (the registration relay, keepalives).
+func (s *Server) SentBy(iface string, tr transport.Transport) (string, error) {
+	return s.sentBy(iface, tr)
+}
+
+// SetRegistrar and SetLocator install the registration relay and the
+// lookup of registered UAs; call them before the transaction layer starts.
+func (s *Server) SetRegistrar(r Registrar) { s.cfg.Registrar = r }
+
+// SetLocator: see SetRegistrar.
+func (s *Server) SetLocator(l Locator) { s.cfg.Locator = l }
+
 // sentBy returns the host:port to write in Via and Contact for the
 // interface and transport (the advertised address behind a 1:1 NAT).
 func (s *Server) sentBy(iface string, tr transport.Transport) (string, error) {

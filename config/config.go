@@ -36,7 +36,10 @@ type Config struct {
 	Capture      Capture
 	PolicyFiles  []string // absolute, or relative to the working directory
 	DrainTimeout time.Duration
-	Files        []string // the configuration files read ("" entries: embedded)
+	// RegistrarInterface is the interface the registrars of access trunks
+	// are reached on ("": the access trunk's own).
+	RegistrarInterface string
+	Files              []string // the configuration files read ("" entries: embedded)
 }
 
 // Interface is one named network side of the SBC.
@@ -192,6 +195,7 @@ type rawFile struct {
 	Capture      *rawCapture    `hcl:"capture,block"`
 	Policy       *rawPolicy     `hcl:"policy,block"`
 	DrainTimeout *hcl.Attribute `hcl:"drain_timeout,optional"`
+	RegistrarIf  *hcl.Attribute `hcl:"registrar_interface,optional"`
 }
 
 type rawInterface struct {
@@ -315,6 +319,7 @@ func build(raws []rawFile, files []string) (*Config, hcl.Diagnostics) {
 		Capture: Capture{SampleN: 1}}
 	seen := map[string]hcl.Range{}
 	listeners := map[string]hcl.Range{}
+	var regRange hcl.Range
 	for fi, r := range raws {
 		for _, ri := range r.Interfaces {
 			if prev, dup := seen[ri.Name]; dup {
@@ -330,6 +335,11 @@ func build(raws []rawFile, files []string) (*Config, hcl.Diagnostics) {
 		if r.DrainTimeout != nil {
 			v, d := hclutil.Duration(r.DrainTimeout, nil, 30*time.Second, time.Second, time.Hour)
 			diags, c.DrainTimeout = append(diags, d...), v
+		}
+		if r.RegistrarIf != nil {
+			v, d := hclutil.String(r.RegistrarIf, nil, "")
+			diags, c.RegistrarInterface = append(diags, d...), v
+			regRange = r.RegistrarIf.Expr.Range()
 		}
 		if r.Policy != nil {
 			items, d := hclutil.Strings(r.Policy.Files, nil)
@@ -441,6 +451,12 @@ func build(raws []rawFile, files []string) (*Config, hcl.Diagnostics) {
 	if len(c.Interfaces) == 0 && !diags.HasErrors() {
 		diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "No interface",
 			Detail: "The configuration needs at least one interface block with a SIP listener."})
+	}
+	if c.RegistrarInterface != "" {
+		if _, ok := seen[c.RegistrarInterface]; !ok {
+			diags = append(diags, hclutil.Errorf(regRange, "Unknown interface",
+				"registrar_interface names %q, which no interface block defines.", c.RegistrarInterface))
+		}
 	}
 	diags = append(diags, checkMediaOverlap(raws, c.Interfaces)...)
 	return c, diags

@@ -189,6 +189,7 @@ func TestDiagnostics(t *testing.T) {
 }
 `, "t.hcl:1,1-14: Interface without media"},
 		{"bad admin address", base("admin {\n  listen = \"localhost\"\n}\n"), "t.hcl:12,12-23: Invalid admin address"},
+		{"unknown registrar interface", base("registrar_interface = \"core\"\n"), "t.hcl:11,23-29: Unknown interface"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

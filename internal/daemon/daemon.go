@@ -24,7 +24,9 @@ import (
 	"github.com/sbc-project/sbc/cdrpost"
 	"github.com/sbc-project/sbc/mediarelay"
 	"github.com/sbc-project/sbc/metrics"
+	"github.com/sbc-project/sbc/nat"
 	"github.com/sbc-project/sbc/policy"
+	"github.com/sbc-project/sbc/sip"
 	"github.com/sbc-project/sbc/sip/transaction"
 	"github.com/sbc-project/sbc/sip/transport"
 )
@@ -81,6 +83,9 @@ type Options struct {
 	Logger *slog.Logger
 	// Version is reported by metrics and the admin API.
 	Version string
+	// RegistrarInterface is the interface registrars of access trunks are
+	// reached on (empty: the access trunk's own).
+	RegistrarInterface string
 	// Ready, when set, is called once every socket is open.
 	Ready func(*Daemon)
 }
@@ -92,6 +97,7 @@ type Daemon struct {
 	relay   *mediarelay.Relay
 	store   *policy.Store
 	srv     *b2bua.Server
+	reg     *nat.Registrar
 	mgr     *transaction.Manager
 	layer   *transport.Layer
 	met     *metrics.Metrics
@@ -217,10 +223,20 @@ func start(opts Options) (_ *Daemon, err error) {
 		}
 	}
 	d.srv, err = b2bua.New(b2bua.Config{Tx: pendingTx{}, Relay: d.relay, Policy: d.store.Current,
-		Interfaces: bifs, CDR: cdr, Logger: log, Observer: observer{d.met, d}})
+		Interfaces: bifs, CDR: cdr, Logger: log, Observer: observer{d.met, d},
+		DetectNAT: func(req *sip.Message, src netip.AddrPort, udp bool) bool { return nat.Detect(req, src, udp).NATed }})
 	if err != nil {
 		return nil, err
 	}
+	// The registration relay of access trunks; its cache is runtime state
+	// and survives policy reloads.
+	d.reg, err = nat.New(nat.Config{Policy: d.store.Current, SentBy: d.srv.SentBy,
+		RegistrarInterface: opts.RegistrarInterface, Logger: log})
+	if err != nil {
+		return nil, fmt.Errorf("daemon: %w", err)
+	}
+	d.srv.SetRegistrar(d.reg)
+	d.srv.SetLocator(locator{d.reg})
 	d.mgr, d.layer, err = transaction.New(
 		transaction.Config{T1: opts.T1, T2: opts.T2, T4: opts.T4, Handler: d.srv, Hooks: d.srv.Hooks(), Logger: log},
 		transport.Config{Listeners: lcs, Limits: opts.Limits, Logger: log, OnReject: d.onReject, WrapUDP: wrapUDP})
@@ -228,7 +244,9 @@ func start(opts Options) (_ *Daemon, err error) {
 		return nil, fmt.Errorf("daemon: %w", err)
 	}
 	d.srv.SetTx(d.mgr)
+	d.reg.SetTx(d.mgr, d.layer)
 	d.srv.AddListeners(d.layer.Listeners())
+	d.met.SetRegistrationsCached(func() float64 { return float64(d.reg.Stats().Bindings) })
 	d.met.SetTransactionsActive(func() float64 {
 		st := d.mgr.Stats()
 		return float64(st.LiveClient + st.LiveServer)
@@ -248,7 +266,7 @@ func start(opts Options) (_ *Daemon, err error) {
 		func() float64 { return float64(d.mgr.Stats().Retransmits) })
 	if opts.AdminAddr != "" {
 		d.adm, err = admin.New(admin.Config{Addr: opts.AdminAddr, Token: opts.AdminToken, Metrics: d.met.Handler(),
-			Calls: calls{d.srv}, Reloader: reloader{d}, Drainer: drainer{d}, Health: health{d},
+			Calls: calls{d.srv}, Registrations: registrations{d.reg}, Reloader: reloader{d}, Drainer: drainer{d}, Health: health{d},
 			Version: opts.Version, Logger: log})
 		if err != nil {
 			return nil, err
@@ -271,6 +289,9 @@ func (d *Daemon) close() error {
 		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 		errs = append(errs, d.adm.Shutdown(ctx))
 		cancel()
+	}
+	if d.reg != nil {
+		errs = append(errs, d.reg.Close())
 	}
 	if d.mgr != nil {
 		errs = append(errs, d.mgr.Close())
@@ -487,4 +508,27 @@ func (h health) Health() admin.Health {
 	}
 	return admin.Health{Status: st, Version: h.d.opts.Version, UptimeSeconds: time.Since(h.d.started).Seconds(),
 		ActiveCalls: h.d.srv.ActiveCalls(), PolicyHash: policyHash(h.d.store.Current())}
+}
+
+// locator finds registered UAs for calls from the core.
+type locator struct{ r *nat.Registrar }
+
+func (l locator) Locate(ruri sip.URI) (b2bua.LocatedUA, bool) {
+	b, ok := l.r.LookupURI(ruri.String())
+	if !ok {
+		return b2bua.LocatedUA{}, false
+	}
+	return b2bua.LocatedUA{Trunk: b.Trunk, AOR: b.AOR, Contact: b.Contact, Source: b.Source,
+		Transport: b.Transport, Flow: b.Flow}, true
+}
+
+type registrations struct{ r *nat.Registrar }
+
+func (rs registrations) List() []admin.RegistrationInfo {
+	var out []admin.RegistrationInfo
+	for _, b := range rs.r.List() {
+		out = append(out, admin.RegistrationInfo{AOR: b.AOR, Contact: b.Contact, Source: b.Source,
+			Transport: b.Transport, NAT: b.NAT, UserAgent: b.UserAgent, Expires: b.Expires})
+	}
+	return out
 }

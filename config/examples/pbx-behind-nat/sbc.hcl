@@ -46,3 +46,7 @@ capture {
 policy {
   files = ["policy.hcl"]
 }
+
+# REGISTERs of the access trunk's PBXs are relayed to the registrar on the
+# core side.
+registrar_interface = "core"
