@@ -134,11 +134,29 @@ type Cache struct {
 	n       int
 	maxB    int
 	maxPer  int
+	// agents interns User-Agent values: a network has a few dozen phone
+	// models, not one per binding. Bounded; beyond it values are cloned.
+	agents map[string]string
+}
+
+const maxAgents = 4096
+
+// agent returns the interned copy of a User-Agent value; called with mu
+// held.
+func (c *Cache) agent(ua string) string {
+	if s, ok := c.agents[ua]; ok {
+		return s
+	}
+	s := strings.Clone(ua)
+	if len(c.agents) < maxAgents {
+		c.agents[s] = s
+	}
+	return s
 }
 
 func newCache(maxBindings, maxPerAOR int) *Cache {
 	return &Cache{byAOR: make(map[string]*aorEntry), byToken: make(map[string]*binding),
-		maxB: maxBindings, maxPer: maxPerAOR}
+		maxB: maxBindings, maxPer: maxPerAOR, agents: make(map[string]string)}
 }
 
 // Len returns the number of bindings.

@@ -380,7 +380,7 @@ func (r *Registrar) refresh(b *binding, f transport.Flow, rl *relay, uaSecs uint
 	b.nat = rl.det.NATed
 	b.trunk = rl.trunk.Name
 	if ua, ok := rl.ua.GetHeader("User-Agent"); ok && ua != b.ua {
-		b.ua = strings.Clone(ua)
+		b.ua = c.agent(ua)
 	}
 	b.expires = now.Add(time.Duration(uaSecs) * time.Second).UnixNano()
 	c.schedule(&b.exp, b.expires+int64(r.cfg.Grace))
