@@ -301,16 +301,6 @@ func (s *Server) newDialogPair(tx *transaction.ServerTx, req *sip.Message, kind 
 		s.respond(tx, 400, "Bad Request (dialog)")
 		return
 	}
-	if d.Rejected() {
-		c.serial.do(func() { c.finishFailure(d.RejectCode, d.RejectReason, "rejected", "sbc") })
-		s.register(c)
-		return
-	}
-	for _, t := range d.Trunks {
-		for _, dst := range t.Destinations {
-			c.attempts = append(c.attempts, attempt{trunk: t, dest: dst})
-		}
-	}
 	// A call from the core for a UA registered through an access trunk goes
 	// to that UA's binding, whatever the route table says.
 	if s.cfg.Locator != nil && srcTrunk.Kind != policy.KindAccess {
@@ -318,6 +308,18 @@ func (s *Server) newDialogPair(tx *transaction.ServerTx, req *sip.Message, kind 
 			if t, ok := p.Trunk(ua.Trunk); ok {
 				c.attempts = []attempt{{trunk: t, ua: &ua}}
 				c.cdr.Route = "registered:" + ua.AOR
+			}
+		}
+	}
+	if len(c.attempts) == 0 {
+		if d.Rejected() {
+			c.serial.do(func() { c.finishFailure(d.RejectCode, d.RejectReason, "rejected", "sbc") })
+			s.register(c)
+			return
+		}
+		for _, t := range d.Trunks {
+			for _, dst := range t.Destinations {
+				c.attempts = append(c.attempts, attempt{trunk: t, dest: dst})
 			}
 		}
 	}
