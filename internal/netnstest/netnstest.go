@@ -170,9 +170,10 @@ func (tp *Topology) Run(role string, name string, args ...string) ([]byte, error
 }
 
 // Start starts a command inside a role's namespace (ip netns exec execs
-// it, so the PID is the command's). The caller may set nothing on it
-// before: use Command to get an unstarted one. It is killed, by PID, at
-// cleanup unless it has exited.
+// it, so the PID is the command's); use Command and StartCmd to set
+// Stdout, Env and so on first. At cleanup it gets SIGTERM, then SIGKILL
+// after 3 s, by PID, and is reaped. A test that Waits on it itself must do
+// so before it ends, never concurrently with cleanup.
 func (tp *Topology) Start(role string, name string, args ...string) (*exec.Cmd, error) {
 	cmd := tp.Command(role, name, args...)
 	if err := tp.StartCmd(cmd); err != nil {
