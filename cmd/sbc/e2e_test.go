@@ -133,6 +133,10 @@ interface "inside" {
     transport = "udp"
     address   = "127.0.0.1:%d"
   }
+  listen {
+    transport = "tcp"
+    address   = "127.0.0.1:%[1]d"
+  }
   media {
     address = "127.0.0.1"
     ports   = "56000-56999"
@@ -210,6 +214,21 @@ route "all" {
 	uac.ExpectCalls(t, calls)
 	uas.ExpectCalls(t, calls)
 
+	// An OPTIONS over TCP, answered by the SBC itself: captured like UDP.
+	tc, err := net.Dial("tcp", netip.AddrPortFrom(inside, sipIn).String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	local := tc.LocalAddr().String()
+	fmt.Fprintf(tc, "OPTIONS sip:127.0.0.1 SIP/2.0\r\nVia: SIP/2.0/TCP %s;branch=z9hG4bKtcp1\r\nMax-Forwards: 70\r\n"+
+		"From: <sip:ping@127.0.0.10>;tag=t1\r\nTo: <sip:127.0.0.1>\r\nCall-ID: tcp-options-1\r\nCSeq: 1 OPTIONS\r\nContent-Length: 0\r\n\r\n", local)
+	_ = tc.SetReadDeadline(time.Now().Add(5 * time.Second))
+	buf := make([]byte, 4096)
+	if n, err := tc.Read(buf); err != nil || !strings.HasPrefix(string(buf[:n]), "SIP/2.0 200") {
+		t.Errorf("OPTIONS over TCP: %v %q", err, buf[:n])
+	}
+	tc.Close()
+
 	// `sbc health` through the admin API, as an operator would.
 	out, err := exec.Command(bin, "health", "-admin", admin).CombinedOutput()
 	if err != nil || !strings.HasPrefix(string(out), "ok:") {
@@ -263,6 +282,10 @@ route "all" {
 		}
 		perCall[f[0]][kind] = true
 	}
+	if kinds := perCall["tcp-options-1"]; !kinds["OPTIONS"] || !kinds["OPTIONS/200"] {
+		t.Errorf("pcap lacks the OPTIONS exchange over TCP: %v", kinds)
+	}
+	delete(perCall, "tcp-options-1")
 	if len(perCall) != 2*calls {
 		t.Errorf("pcap holds %d Call-IDs, want %d (both legs of %d calls)", len(perCall), 2*calls, calls)
 	}

@@ -5,8 +5,8 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"net"
 	"net/netip"
+	"strings"
 	"time"
 
 	"github.com/sbc-project/sbc/b2bua"
@@ -39,41 +39,25 @@ func openCapture(o CaptureOptions, d *Daemon) (*capture.Capturer, error) {
 	return capture.Open(cfg, d.log)
 }
 
-// capConn copies every SIP datagram in and out of a UDP listener to the
-// capturer, with the Call-ID (so sampling keeps a call whole) and the trunk
-// the peer address belongs to. It is on the signalling path only (never
-// media), and Capture never blocks: its queue drops when full.
-type capConn struct {
-	transport.PacketConn
-	local netip.AddrPort
-	d     *Daemon
-}
-
-func (c capConn) ReadFromUDPAddrPort(b []byte) (int, netip.AddrPort, error) {
-	n, src, err := c.PacketConn.ReadFromUDPAddrPort(b)
-	if n > 0 {
-		c.capture(capture.In, src, c.local, b[:n])
+// tap copies every SIP message in and out of the transport layer, on every
+// transport, to the capturer, with the Call-ID (so sampling keeps a call
+// whole) and the trunk the peer address belongs to. It is on the signalling
+// path only (never media), and Capture never blocks: its queue drops when
+// full.
+func (d *Daemon) tap(in bool, f transport.Flow, b []byte) {
+	local, remote := f.Local(), f.Remote()
+	src, dst, dir := remote, local, capture.In
+	if !in {
+		src, dst, dir = local, remote, capture.Out
 	}
-	return n, src, err
-}
-
-func (c capConn) WriteToUDPAddrPort(b []byte, dst netip.AddrPort) (int, error) {
-	c.capture(capture.Out, c.local, dst, b)
-	return c.PacketConn.WriteToUDPAddrPort(b, dst)
-}
-
-func (c capConn) capture(dir capture.Direction, src, dst netip.AddrPort, msg []byte) {
-	peer := src
-	if dir == capture.Out {
-		peer = dst
-	}
+	tr := strings.ToLower(f.Transport().String())
 	trunk := ""
-	if p := c.d.store.Current(); p != nil {
-		if t, ok := p.MatchTrunk(netip.AddrPortFrom(peer.Addr().Unmap(), peer.Port()), "udp", ""); ok {
+	if p := d.store.Current(); p != nil {
+		if t, ok := p.MatchTrunk(netip.AddrPortFrom(remote.Addr().Unmap(), remote.Port()), tr, f.Interface()); ok {
 			trunk = t.Name
 		}
 	}
-	c.d.capt.Capture(dir, "udp", src, dst, callIDOf(msg), trunk, msg, time.Now())
+	d.capt.Capture(dir, tr, src, dst, callIDOf(b), trunk, b, time.Now())
 }
 
 // callIDOf finds the Call-ID (or compact i) header value in a raw message
@@ -101,14 +85,6 @@ func callIDOf(msg []byte) string {
 		}
 	}
 	return ""
-}
-
-func localOf(pc transport.PacketConn) netip.AddrPort {
-	if a, ok := pc.LocalAddr().(*net.UDPAddr); ok {
-		ap := a.AddrPort()
-		return netip.AddrPortFrom(ap.Addr().Unmap(), ap.Port())
-	}
-	return netip.AddrPort{}
 }
 
 // cdrSinks writes each CDR to the file and queues it for the HTTP POST.

@@ -216,11 +216,9 @@ func start(opts Options) (_ *Daemon, err error) {
 	if err != nil {
 		return nil, fmt.Errorf("daemon: capture: %w", err)
 	}
-	var wrapUDP func(string, transport.PacketConn) transport.PacketConn
+	var tap func(bool, transport.Flow, []byte)
 	if d.capt != nil {
-		wrapUDP = func(_ string, pc transport.PacketConn) transport.PacketConn {
-			return capConn{PacketConn: pc, local: localOf(pc), d: d}
-		}
+		tap = d.tap
 	}
 	d.srv, err = b2bua.New(b2bua.Config{Tx: pendingTx{}, Relay: d.relay, Policy: d.store.Current,
 		Interfaces: bifs, CDR: cdr, Logger: log, Observer: observer{d.met, d},
@@ -239,7 +237,7 @@ func start(opts Options) (_ *Daemon, err error) {
 	d.srv.SetLocator(locator{d.reg})
 	d.mgr, d.layer, err = transaction.New(
 		transaction.Config{T1: opts.T1, T2: opts.T2, T4: opts.T4, Handler: d.srv, Hooks: d.srv.Hooks(), Logger: log},
-		transport.Config{Listeners: lcs, Limits: opts.Limits, Logger: log, OnReject: d.onReject, WrapUDP: wrapUDP})
+		transport.Config{Listeners: lcs, Limits: opts.Limits, Logger: log, OnReject: d.onReject, Tap: tap})
 	if err != nil {
 		return nil, fmt.Errorf("daemon: %w", err)
 	}

@@ -262,6 +262,9 @@ func (l *Layer) reject(r Reject) {
 // data was parseable.
 func (l *Layer) deliver(b []byte, f Flow) bool {
 	tr := f.Transport()
+	if l.cfg.Tap != nil {
+		l.cfg.Tap(true, f, b)
+	}
 	msg, err := sip.Parse(b)
 	if err != nil {
 		// RFC 3261 §18.3: nothing to answer without a parse; drop.
@@ -388,6 +391,9 @@ func (l *Layer) Write(f Flow, b []byte, sink ErrorSink) error {
 	if len(b) > l.lim.MaxMessageSize {
 		return ErrTooLarge
 	}
+	if l.cfg.Tap != nil && !isKeepalive(b) {
+		l.cfg.Tap(false, f, b)
+	}
 	if f.c == nil {
 		if f.lis.pc == nil {
 			return fmt.Errorf("%w: flow has no socket", ErrNoListener)
@@ -427,3 +433,14 @@ func (l *Layer) Send(ctx context.Context, req *sip.Message, t Target) (Flow, err
 // HasListener reports whether some listener could send to d (RFC 3263
 // lets the client skip destinations it cannot reach).
 func (l *Layer) HasListener(d Dest) bool { return l.pick(d) != nil }
+
+// isKeepalive reports a bare CRLF keepalive (RFC 5626 §4.4.1), which is not
+// a SIP message for the tap.
+func isKeepalive(b []byte) bool {
+	for _, c := range b {
+		if c != '\r' && c != '\n' {
+			return false
+		}
+	}
+	return true
+}

@@ -260,6 +260,11 @@ type Config struct {
 	// TLSClient is the base configuration of outgoing TLS connections; its
 	// ServerName is set per destination.
 	TLSClient *tls.Config
+	// Tap, when set, sees every SIP message the layer receives (before
+	// parsing) and sends, on every transport: SIP capture (pcap, HEP). It
+	// runs on the reading or writing goroutine, must not block and must not
+	// keep b. Keepalives (bare CRLF) are not passed to it.
+	Tap func(in bool, f Flow, b []byte)
 	// WrapUDP, when set, wraps every UDP socket (tests use it to drop
 	// packets).
 	WrapUDP func(iface string, pc PacketConn) PacketConn
