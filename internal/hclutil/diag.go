@@ -16,7 +16,7 @@ type DiagError struct {
 	// Sentinel is the package's ErrInvalid, which Unwrap returns.
 	Sentinel error
 	Diags    hcl.Diagnostics
-	Files map[string]*hcl.File
+	Files    map[string]*hcl.File
 }
 
 // Error renders one line per diagnostic: file:line,col: summary; detail.
@@ -70,4 +70,3 @@ func (e *DiagError) Text() string {
 	_ = e.WriteText(&b, 0, false)
 	return b.String()
 }
-
