@@ -137,3 +137,37 @@ func BenchmarkMatchTrunk(b *testing.B) {
 		p.MatchTrunk(src, "udp", "outside")
 	}
 }
+
+// BenchmarkLoadGrouped loads the same 100,000 prefixes written as 1,000
+// routes of 100 prefixes each (how a rate deck maps to carrier sets): the
+// HCL parse, not the trie, dominates BenchmarkLoad.
+func BenchmarkLoadGrouped(b *testing.B) {
+	src, _ := wholesale(100_000)
+	var prefixes []string
+	for _, line := range strings.Split(src, "\n") {
+		if p, ok := strings.CutPrefix(strings.TrimSpace(line), "prefix = "); ok {
+			prefixes = append(prefixes, p)
+		}
+	}
+	var sb strings.Builder
+	sb.WriteString("defaults {\n  route_selection = \"longest_prefix\"\n}\n")
+	for i := 0; i < 8; i++ {
+		fmt.Fprintf(&sb, "trunk \"c%d\" {\n  interface = \"outside\"\n  destination {\n    host = \"192.0.2.%d\"\n  }\n}\n", i, i+1)
+	}
+	for i := 0; i < len(prefixes); i += 100 {
+		fmt.Fprintf(&sb, "route \"g%d\" {\n  match {\n    ruri_user {\n      prefix = [%s]\n    }\n  }\n  trunks = [\"c%d\", \"c%d\"]\n}\n",
+			i, strings.Join(prefixes[i:i+100], ","), i%8, (i+1)%8)
+	}
+	data := []byte(sb.String())
+	b.SetBytes(int64(len(data)))
+	b.ReportAllocs()
+	for b.Loop() {
+		p, err := LoadSources([]Source{{Name: "grouped.hcl", Data: data}}, LoadOptions{})
+		if err != nil {
+			b.Fatal(diagText(err))
+		}
+		if len(p.routes) != 1000 {
+			b.Fatalf("%d routes", len(p.routes))
+		}
+	}
+}
