@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strings"
 	"time"
 
@@ -61,6 +62,22 @@ func (c *Config) InterfaceNames() []string {
 	out := make([]string, len(c.Interfaces))
 	for i, f := range c.Interfaces {
 		out[i] = f.Name
+	}
+	return out
+}
+
+// InterfaceTransports maps each interface to the transports it listens on,
+// for policy.LoadOptions.Transports.
+func (c *Config) InterfaceTransports() map[string][]string {
+	out := make(map[string][]string, len(c.Interfaces))
+	for _, f := range c.Interfaces {
+		list := []string{}
+		for _, l := range f.Listeners {
+			if !slices.Contains(list, l.Transport) {
+				list = append(list, l.Transport)
+			}
+		}
+		out[f.Name] = list
 	}
 	return out
 }

@@ -51,7 +51,7 @@ func TestDefault(t *testing.T) {
 	if len(c.PolicyFiles) != 0 {
 		t.Errorf("policy files %v", c.PolicyFiles)
 	}
-	if _, err := policy.Load(c.PolicyFiles, policy.LoadOptions{Interfaces: c.InterfaceNames()}); err != nil {
+	if _, err := policy.Load(c.PolicyFiles, policy.LoadOptions{Interfaces: c.InterfaceNames(), Transports: c.InterfaceTransports()}); err != nil {
 		t.Fatal(diagText(err))
 	}
 }
@@ -208,7 +208,7 @@ func TestExamples(t *testing.T) {
 			if err != nil {
 				t.Fatal(diagText(err))
 			}
-			p, err := policy.Load(c.PolicyFiles, policy.LoadOptions{Interfaces: c.InterfaceNames()})
+			p, err := policy.Load(c.PolicyFiles, policy.LoadOptions{Interfaces: c.InterfaceNames(), Transports: c.InterfaceTransports()})
 			if err != nil {
 				t.Fatal(diagText(err))
 			}

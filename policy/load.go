@@ -33,6 +33,10 @@ type LoadOptions struct {
 	// Interfaces lists the interface names of the daemon's configuration.
 	// When non-nil, a trunk or ACL naming any other interface is an error.
 	Interfaces []string
+	// Transports, when non-nil, maps each interface to the transports it
+	// listens on ("udp", "tcp", "tls"); a trunk that matches or sends on
+	// a transport its interface does not serve is an error.
+	Transports map[string][]string
 }
 
 // DiagError is the error of a policy that failed to load: its diagnostics

@@ -55,7 +55,7 @@ func loadAll(cf *configFlags, stderr io.Writer) (*config.Config, *policy.Policy,
 		printErr(stderr, err)
 		return nil, nil, 1
 	}
-	pol, err := policy.Load(cfg.PolicyFiles, policy.LoadOptions{Interfaces: cfg.InterfaceNames()})
+	pol, err := policy.Load(cfg.PolicyFiles, policy.LoadOptions{Interfaces: cfg.InterfaceNames(), Transports: cfg.InterfaceTransports()})
 	if err != nil {
 		printErr(stderr, err)
 		return cfg, nil, 1
