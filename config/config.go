@@ -2,9 +2,9 @@ package config
 
 import (
 	"bytes"
+	"errors"
 	_ "embed"
 	"fmt"
-	"io"
 	"log/slog"
 	"net/netip"
 	"os"
@@ -108,40 +108,16 @@ type Capture struct {
 	MaxBytes int64
 }
 
+// ErrInvalid is wrapped by every configuration that fails to load.
+var ErrInvalid = errors.New("config: invalid configuration")
+
 // DiagError is the error of a configuration that failed to load: its
-// diagnostics and the parsed files they point into.
-type DiagError struct {
-	Diags hcl.Diagnostics
-	Files map[string]*hcl.File
-}
+// diagnostics and the parsed files they point into, printed compiler-style
+// with the offending source lines (WriteText, Text).
+type DiagError = hclutil.DiagError
 
-func (e *DiagError) Error() string {
-	var b strings.Builder
-	fmt.Fprintf(&b, "config: %d error(s)", len(e.Diags.Errs()))
-	for _, d := range e.Diags {
-		b.WriteString("\n")
-		b.WriteString(d.Error())
-	}
-	return b.String()
-}
-
-// WriteText prints the diagnostics with their source snippets
-// (hcl.NewDiagnosticTextWriter).
-func (e *DiagError) WriteText(w io.Writer, width uint, color bool) error {
-	tw := hcl.NewDiagnosticTextWriter(w, e.Files, width, color)
-	for _, d := range e.Diags {
-		if err := tw.WriteDiagnostic(d); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-// Text is WriteText into a string.
-func (e *DiagError) Text() string {
-	var b bytes.Buffer
-	_ = e.WriteText(&b, 0, false)
-	return b.String()
+func diagError(diags hcl.Diagnostics, files map[string]*hcl.File) *DiagError {
+	return &DiagError{Sentinel: ErrInvalid, Diags: diags, Files: files}
 }
 
 // Default returns the embedded default configuration.
@@ -167,8 +143,8 @@ func Load(files ...string) (*Config, error) {
 	for _, f := range files {
 		b, err := os.ReadFile(f)
 		if err != nil {
-			return nil, &DiagError{Diags: hcl.Diagnostics{{Severity: hcl.DiagError,
-				Summary: "Cannot read configuration file", Detail: err.Error()}}}
+			return nil, diagError(hcl.Diagnostics{{Severity: hcl.DiagError,
+				Summary: "Cannot read configuration file", Detail: err.Error()}}, nil)
 		}
 		srcs = append(srcs, source{name: f, data: b})
 	}
@@ -284,12 +260,12 @@ func parse(srcs []source) (*Config, error) {
 		names = append(names, s.name)
 	}
 	if diags.HasErrors() {
-		return nil, &DiagError{Diags: diags, Files: p.Files()}
+		return nil, diagError(diags, p.Files())
 	}
 	c, d := build(raws, names)
 	diags = append(diags, d...)
 	if diags.HasErrors() {
-		return nil, &DiagError{Diags: diags, Files: p.Files()}
+		return nil, diagError(diags, p.Files())
 	}
 	return c, nil
 }

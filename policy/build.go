@@ -223,6 +223,24 @@ func (b *builder) iface(attr *hcl.Attribute, name string, rng hcl.Range) {
 	b.errf(rng, "Unknown interface", "There is no interface %q in the configuration; it defines %q.", name, b.opts.Interfaces)
 }
 
+// served checks that interface iface listens on transport, when the
+// configuration's transports are known.
+func (b *builder) served(iface, transport string, rng hcl.Range) {
+	if b.opts.Transports == nil || iface == "" {
+		return
+	}
+	list, ok := b.opts.Transports[iface]
+	if !ok {
+		return // the unknown interface is reported on its own
+	}
+	for _, t := range list {
+		if t == transport {
+			return
+		}
+	}
+	b.errf(rng, "Transport not served", "Interface %q has no %s listener (it listens on %q); add one to the configuration or use another transport.", iface, transport, list)
+}
+
 // prefix parses a CIDR or a bare address (a host prefix).
 func (b *builder) prefix(it hclutil.Item) (netip.Prefix, bool) {
 	s := strings.TrimSpace(it.Value)
@@ -278,13 +296,18 @@ func (b *builder) trunk(p *Policy, rt *rawTrunk) *Trunk {
 			}
 		}
 		t.Transport = b.transport(m.Transport, "")
+		if m.Transport != nil && t.Transport != "" {
+			b.served(t.Interface, t.Transport, m.Transport.Expr.Range())
+		}
 		if m.Port != nil {
 			t.Port = b.port(m.Port, 0)
 		}
 	}
 	for i := range rt.Destinations {
 		rd := &rt.Destinations[i]
-		t.Destinations = append(t.Destinations, b.destination(rd.Host, rd.Port, rd.Transport))
+		dst := b.destination(rd.Host, rd.Port, rd.Transport)
+		b.served(t.Interface, dst.Transport, hclutil.AttrRange(rd.Transport, rd.DefRange))
+		t.Destinations = append(t.Destinations, dst)
 	}
 	if c := rt.Credentials; c != nil {
 		cr := &Credentials{}

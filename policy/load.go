@@ -1,12 +1,9 @@
 package policy
 
 import (
-	"bytes"
 	_ "embed"
-	"fmt"
 	"io"
 	"os"
-	"strings"
 
 	"github.com/hashicorp/hcl/v2"
 	"github.com/hashicorp/hcl/v2/hclparse"
@@ -36,66 +33,19 @@ type LoadOptions struct {
 	// Interfaces lists the interface names of the daemon's configuration.
 	// When non-nil, a trunk or ACL naming any other interface is an error.
 	Interfaces []string
+	// Transports, when non-nil, maps each interface to the transports it
+	// listens on ("udp", "tcp", "tls"); a trunk that matches or sends on
+	// a transport its interface does not serve is an error.
+	Transports map[string][]string
 }
 
-// DiagError is the error of a policy or configuration that failed to load:
-// its diagnostics and the parsed files they point into, so they can be
-// printed with the offending source lines.
-type DiagError struct {
-	Diags hcl.Diagnostics
-	Files map[string]*hcl.File
-}
+// DiagError is the error of a policy that failed to load: its diagnostics
+// and the parsed files they point into (see hclutil.DiagError).
+type DiagError = hclutil.DiagError
 
-// Error renders one line per diagnostic: file:line,col: summary; detail.
-func (e *DiagError) Error() string {
-	var b strings.Builder
-	fmt.Fprintf(&b, "%s: %d error(s)", ErrInvalid, len(e.Diags.Errs()))
-	for _, d := range e.Diags {
-		b.WriteString("\n")
-		b.WriteString(d.Error())
-	}
-	return b.String()
-}
-
-// Unwrap makes errors.Is(err, ErrInvalid) hold.
-func (e *DiagError) Unwrap() error { return ErrInvalid }
-
-// WriteText prints each diagnostic as a compiler-style "file:line:column:"
-// line followed by its source snippet and detail
-// (hcl.NewDiagnosticTextWriter), wrapped at width columns (0: no wrapping).
-func (e *DiagError) WriteText(w io.Writer, width uint, color bool) error {
-	return WriteDiagnostics(w, e.Diags, e.Files, width, color)
-}
-
-// WriteDiagnostics is DiagError.WriteText for any diagnostics; package
-// config prints its own with it too.
+// WriteDiagnostics prints diagnostics compiler-style with source snippets.
 func WriteDiagnostics(w io.Writer, diags hcl.Diagnostics, files map[string]*hcl.File, width uint, color bool) error {
-	tw := hcl.NewDiagnosticTextWriter(w, files, width, color)
-	for _, d := range diags {
-		sev := "error"
-		if d.Severity == hcl.DiagWarning {
-			sev = "warning"
-		}
-		if d.Subject != nil {
-			s := d.Subject.Start
-			if _, err := fmt.Fprintf(w, "%s:%d:%d: %s: %s\n", d.Subject.Filename, s.Line, s.Column, sev, d.Summary); err != nil {
-				return err
-			}
-		} else if _, err := fmt.Fprintf(w, "%s: %s\n", sev, d.Summary); err != nil {
-			return err
-		}
-		if err := tw.WriteDiagnostic(d); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-// Text is WriteText into a string, without color.
-func (e *DiagError) Text() string {
-	var b bytes.Buffer
-	_ = e.WriteText(&b, 0, false)
-	return b.String()
+	return hclutil.WriteDiagnostics(w, diags, files, width, color)
 }
 
 // Load reads, parses and validates policy files and builds the runtime
@@ -109,7 +59,7 @@ func Load(files []string, opts LoadOptions) (*Policy, error) {
 	for _, f := range files {
 		b, err := os.ReadFile(f)
 		if err != nil {
-			return nil, &DiagError{Diags: hcl.Diagnostics{{
+			return nil, &DiagError{Sentinel: ErrInvalid, Diags: hcl.Diagnostics{{
 				Severity: hcl.DiagError,
 				Summary:  "Cannot read policy file",
 				Detail:   err.Error(),
@@ -137,7 +87,7 @@ func LoadSources(srcs []Source, opts LoadOptions) (*Policy, error) {
 		raws = append(raws, raw)
 	}
 	if diags.HasErrors() {
-		return nil, &DiagError{Diags: diags, Files: parser.Files()}
+		return nil, &DiagError{Sentinel: ErrInvalid, Diags: diags, Files: parser.Files()}
 	}
 	b := &builder{opts: opts, srcs: map[string][]byte{}}
 	for _, s := range srcs {
@@ -150,7 +100,7 @@ func LoadSources(srcs []Source, opts LoadOptions) (*Policy, error) {
 	p := b.build(raws)
 	diags = append(diags, b.diags...)
 	if diags.HasErrors() {
-		return nil, &DiagError{Diags: diags, Files: parser.Files()}
+		return nil, &DiagError{Sentinel: ErrInvalid, Diags: diags, Files: parser.Files()}
 	}
 	p.files = make([]string, len(srcs))
 	for i, s := range srcs {

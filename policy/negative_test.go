@@ -333,3 +333,33 @@ defaults {
 		})
 	}
 }
+
+func TestTransportNotServed(t *testing.T) {
+	src := `trunk "t" {
+  interface = "outside"
+  match {
+    sources   = ["192.0.2.0/24"]
+    transport = "tcp"
+  }
+  destination {
+    host      = "192.0.2.1"
+    transport = "tls"
+  }
+}`
+	opts := LoadOptions{Interfaces: []string{"outside"}, Transports: map[string][]string{"outside": {"udp"}}}
+	_, err := LoadSources([]Source{{Name: "t.hcl", Data: []byte(src)}}, opts)
+	var de *DiagError
+	if !errors.As(err, &de) || len(de.Diags) != 2 {
+		t.Fatalf("want two diagnostics, got %v", err)
+	}
+	for i, want := range []int{5, 9} {
+		d := de.Diags[i]
+		if d.Summary != "Transport not served" || d.Subject.Start.Line != want || d.Subject.Start.Column != 17 {
+			t.Errorf("diagnostic %d: %s at %d:%d, want line %d col 17", i, d.Summary, d.Subject.Start.Line, d.Subject.Start.Column, want)
+		}
+	}
+	opts.Transports["outside"] = []string{"udp", "tcp", "tls"}
+	if _, err := LoadSources([]Source{{Name: "t.hcl", Data: []byte(src)}}, opts); err != nil {
+		t.Fatal(diagText(err))
+	}
+}

@@ -463,3 +463,29 @@ func TestRouteDoesNotAllocate(t *testing.T) {
 		t.Errorf("%v allocations per MatchTrunk+ACLAllows", n)
 	}
 }
+
+// TestHeaderRulesConcurrent evaluates header expressions from several
+// goroutines at once on one policy (run with -race): the shared evaluation
+// context must only be read.
+func TestHeaderRulesConcurrent(t *testing.T) {
+	p := loadFile(t, "testdata/valid/full.hcl")
+	done := make(chan string, 4)
+	for g := 0; g < 4; g++ {
+		go func(g int) {
+			for i := 0; i < 200; i++ {
+				user := "0301234" + string(rune('0'+g))
+				d := p.Route(RouteRequest{SourceTrunk: "pbx", RURIUser: user, FromUser: "0401"})
+				if len(d.Headers) != 3 || d.Headers[0].Value != user || d.Headers[1].Value != "national/+49"+user[1:] {
+					done <- "wrong headers: " + d.Headers[0].Value
+					return
+				}
+			}
+			done <- ""
+		}(g)
+	}
+	for g := 0; g < 4; g++ {
+		if msg := <-done; msg != "" {
+			t.Error(msg)
+		}
+	}
+}

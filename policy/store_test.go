@@ -74,6 +74,10 @@ func TestReloadUnderConcurrentLookups(t *testing.T) {
 	if _, err := s.Load([]string{fa}); err != nil {
 		t.Fatal(diagText(err))
 	}
+	users := make([]string, 50)
+	for i := range users {
+		users[i] = fmt.Sprintf("+49%d99", i)
+	}
 	var stop atomic.Bool
 	var lookups atomic.Int64
 	errc := make(chan error, 4)
@@ -84,7 +88,7 @@ func TestReloadUnderConcurrentLookups(t *testing.T) {
 			defer wg.Done()
 			for i := 0; !stop.Load() && i < 2_000_000; i++ {
 				p := s.Current()
-				d := p.Route(RouteRequest{RURIUser: fmt.Sprintf("+49%d99", i%50)})
+				d := p.Route(RouteRequest{RURIUser: users[i%len(users)]})
 				lookups.Add(1)
 				if d.Route == nil || len(d.Trunks) != 2 {
 					errc <- fmt.Errorf("no route in generation %d", p.Generation())
@@ -103,7 +107,7 @@ func TestReloadUnderConcurrentLookups(t *testing.T) {
 		}(w)
 	}
 	var lastGen uint64
-	for i := 0; i < 40; i++ {
+	for i := 0; i < 16; i++ {
 		f := fa
 		if i%2 == 0 {
 			f = fb

@@ -32,7 +32,7 @@ func check(stdout, stderr io.Writer, cf commonFlags) int {
 		printErr(stderr, err)
 		return 1
 	}
-	pol, err := policy.Load(cfg.PolicyFiles, policy.LoadOptions{Interfaces: ifaceNames(cfg)})
+	pol, err := policy.Load(cfg.PolicyFiles, loadOptions(cfg))
 	if err != nil {
 		printErr(stderr, err)
 		return 1
@@ -58,6 +58,18 @@ func check(stdout, stderr io.Writer, cf commonFlags) int {
 	fmt.Fprintf(stdout, "configuration OK (%s): %d interfaces, %d SIP listeners\n", cfgName, len(cfg.Interfaces), listeners)
 	fmt.Fprintf(stdout, "policy OK (%s): %d trunks, %d routes, %d ACL rules\n", polName, len(pol.Trunks()), len(pol.Routes()), rules)
 	return 0
+}
+
+// loadOptions lets the policy check its trunks against the configuration:
+// interfaces that exist and transports they listen on.
+func loadOptions(cfg *config.Config) policy.LoadOptions {
+	o := policy.LoadOptions{Interfaces: ifaceNames(cfg), Transports: map[string][]string{}}
+	for _, ifc := range cfg.Interfaces {
+		for _, l := range ifc.Listeners {
+			o.Transports[ifc.Name] = append(o.Transports[ifc.Name], l.Transport)
+		}
+	}
+	return o
 }
 
 func ifaceNames(cfg *config.Config) []string {
@@ -96,7 +108,7 @@ func routeCmd(args []string) int {
 		printErr(os.Stderr, err)
 		return 1
 	}
-	pol, err := policy.Load(cfg.PolicyFiles, policy.LoadOptions{Interfaces: ifaceNames(cfg)})
+	pol, err := policy.Load(cfg.PolicyFiles, loadOptions(cfg))
 	if err != nil {
 		printErr(os.Stderr, err)
 		return 1

@@ -184,7 +184,13 @@ func start(opts Options) (_ *Daemon, err error) {
 		}
 		bifs = append(bifs, b2bua.Interface{Name: ifc.Name, Advertise: ifc.Advertise, MediaAdvertise: ifc.MediaAdvertise})
 	}
-	d.store = policy.NewStore(policy.LoadOptions{Interfaces: names}, log)
+	transports := map[string][]string{}
+	for _, ifc := range opts.Interfaces {
+		for _, l := range ifc.Listen {
+			transports[ifc.Name] = append(transports[ifc.Name], strings.ToLower(l.Transport.String()))
+		}
+	}
+	d.store = policy.NewStore(policy.LoadOptions{Interfaces: names, Transports: transports}, log)
 	pol, err := d.store.Load(opts.PolicyFiles)
 	if err != nil {
 		return nil, err

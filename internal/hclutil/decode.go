@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"reflect"
 	"strings"
+	"sync"
 
 	"github.com/hashicorp/hcl/v2"
 )
@@ -36,8 +37,16 @@ type fieldTag struct {
 	index      int
 }
 
+// tagCache maps a struct type to its parsed tags: decoding a 100,000-route
+// table must not re-read struct tags per block.
+var tagCache sync.Map // reflect.Type → []fieldTag
+
 func tagsOf(t reflect.Type) []fieldTag {
+	if v, ok := tagCache.Load(t); ok {
+		return v.([]fieldTag)
+	}
 	var out []fieldTag
+	defer func() { tagCache.Store(t, out) }()
 	for i := 0; i < t.NumField(); i++ {
 		tag, ok := t.Field(i).Tag.Lookup("hcl")
 		if !ok {
