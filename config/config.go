@@ -2,8 +2,8 @@ package config
 
 import (
 	"bytes"
-	"errors"
 	_ "embed"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net/netip"
