@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs the whole test suite on a fresh machine: installs what the tests need
-# (SIPp from Debian's sip-tester, tshark, sngrep), then gofmt, go vet and go test -race
-# over the SBC module and the bench module.
+# (SIPp from Debian's sip-tester, tshark, sngrep, iproute2 and nftables for the
+# NAT namespaces, Kamailio for the bench's config checks), then gofmt, go vet
+# and go test -race over the SBC module and the bench module.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -11,6 +12,11 @@ command -v tshark >/dev/null 2>&1 || need_apt+=(tshark)
 command -v sngrep >/dev/null 2>&1 || need_apt+=(sngrep)
 command -v ip >/dev/null 2>&1 || need_apt+=(iproute2)
 command -v nft >/dev/null 2>&1 || need_apt+=(nftables)
+# The bench module's tests check generated Kamailio configurations with
+# Kamailio itself (with the topoh, topos and SQLite modules).
+for pkg in kamailio kamailio-extra-modules kamailio-sqlite-modules sqlite3; do
+	dpkg -s "$pkg" >/dev/null 2>&1 || need_apt+=("$pkg")
+done
 if ((${#need_apt[@]})); then
 	if [[ $(id -u) -eq 0 ]]; then
 		echo "installing: ${need_apt[*]}"
