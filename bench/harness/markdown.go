@@ -103,7 +103,8 @@ func (r *Report) Markdown() string {
 		"(SIPp response time INVITE→200) under %v**. The result of a system is its highest passing rate.\n",
 		r.Mode, r.Step, r.Hold, r.MaxP99)
 	w("- CPU is utime+stime of the system's processes over the step (100 %% = one core; the machine has %d). "+
-		"Memory is VmRSS for the SBC and the summed PSS of all Kamailio processes.\n\n", r.Env.CPUs)
+		"Memory is VmRSS for the SBC and the summed PSS of all Kamailio processes. \"UDP drops\" is the machine-wide "+
+		"count of datagrams dropped on full socket receive buffers during the step (/proc/net/snmp RcvbufErrors).\n\n", r.Env.CPUs)
 
 	w("## Result\n\n")
 	w("| system | what it does | highest passing rate (cps) | SBC / system |\n|---|---|---:|---:|\n")
@@ -152,8 +153,8 @@ func (r *Report) Markdown() string {
 			w("Not run: %s\n\n", s.Error)
 			continue
 		}
-		w("| target cps | achieved cps | calls | ok | failed | retrans | p50 ms | p95 ms | p99 ms | max ms | CPU %% | RSS MiB | load1 | pass |\n")
-		w("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|\n")
+		w("| target cps | achieved cps | calls | ok | failed | retrans | UDP drops | p50 ms | p95 ms | p99 ms | max ms | CPU %% | RSS MiB | load1 | pass |\n")
+		w("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|\n")
 		for _, st := range s.Steps {
 			failed := fmt.Sprint(st.Failed)
 			if len(st.Failures) > 0 {
@@ -162,8 +163,8 @@ func (r *Report) Markdown() string {
 			if st.Error != "" {
 				failed += " (error: " + firstLine(st.Error) + ")"
 			}
-			w("| %.0f | %.0f | %d | %d | %s | %d | %s | %s | %s | %s | %.0f | %.1f | %.1f | %s |\n",
-				st.Rate, st.Achieved, st.Calls, st.Successful, failed, st.Retransmissions,
+			w("| %.0f | %.0f | %d | %d | %s | %d | %d | %s | %s | %s | %s | %.0f | %.1f | %.1f | %s |\n",
+				st.Rate, st.Achieved, st.Calls, st.Successful, failed, st.Retransmissions, st.UDPDrops,
 				ms(st.Setup.P50), ms(st.Setup.P95), ms(st.Setup.P99), ms(st.Setup.Max), st.CPU,
 				float64(st.RSS)/(1<<20), st.Load1, yesNo(Criterion{MaxP99: r.MaxP99}.Pass(st)))
 		}

@@ -2,6 +2,7 @@ package harness
 
 import (
 	"fmt"
+	"math"
 	"path/filepath"
 
 	"gonum.org/v1/plot"
@@ -18,8 +19,8 @@ func Plots(dir string, systems []SystemResult, maxP99Ms float64) ([]string, erro
 		val            func(Step) float64
 	}
 	specs := []spec{
-		{"latency.png", "Call rate vs p99 set-up time (INVITE -> 200)", "p99 set-up (ms)",
-			func(s Step) float64 { return float64(s.Setup.P99.Microseconds()) / 1000 }},
+		{"latency.png", "Call rate vs p99 set-up time (INVITE -> 200)", "p99 set-up (ms, log scale; SIPp's clock is 1 ms)",
+			func(s Step) float64 { return math.Max(1, float64(s.Setup.P99.Microseconds())/1000) }},
 		{"cpu.png", "Call rate vs CPU of the system under test", "CPU (% of one core)",
 			func(s Step) float64 { return s.CPU }},
 	}
@@ -31,6 +32,10 @@ func Plots(dir string, systems []SystemResult, maxP99Ms float64) ([]string, erro
 		p.Y.Label.Text = sp.y
 		p.X.Scale = plot.LogScale{}
 		p.X.Tick.Marker = plot.LogTicks{Prec: -1}
+		if sp.file == "latency.png" {
+			p.Y.Scale = plot.LogScale{}
+			p.Y.Tick.Marker = plot.LogTicks{Prec: -1}
+		}
 		p.Legend.Top = true
 		p.Legend.Left = true
 		p.Add(plotter.NewGrid())

@@ -181,3 +181,41 @@ func LoadAvg() float64 {
 	v, _ := strconv.ParseFloat(f[0], 64)
 	return v
 }
+
+// UDPRcvbufErrors returns the machine's count of UDP datagrams dropped
+// because a socket's receive buffer was full (/proc/net/snmp, Udp
+// RcvbufErrors), IPv4; -1 if unreadable. It counts every process's sockets.
+func UDPRcvbufErrors() int64 {
+	b, err := os.ReadFile("/proc/net/snmp")
+	if err != nil {
+		return -1
+	}
+	return parseSNMP(string(b), "Udp:", "RcvbufErrors")
+}
+
+// parseSNMP finds field in the header/value line pair of proto in
+// /proc/net/snmp text; -1 if absent.
+func parseSNMP(text, proto, field string) int64 {
+	var header []string
+	for _, line := range strings.Split(text, "\n") {
+		if !strings.HasPrefix(line, proto) {
+			continue
+		}
+		f := strings.Fields(line[len(proto):])
+		if header == nil {
+			header = f
+			continue
+		}
+		for i, h := range header {
+			if h == field && i < len(f) {
+				v, err := strconv.ParseInt(f[i], 10, 64)
+				if err != nil {
+					return -1
+				}
+				return v
+			}
+		}
+		return -1
+	}
+	return -1
+}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"math"
 	"net/netip"
 	"os"
 	"path/filepath"
@@ -40,6 +41,9 @@ type RampOptions struct {
 	// StopAfterFail ends the ramp after this many consecutive failing steps
 	// (0: run every rate).
 	StopAfterFail int
+	// Warmup is the length of an unscored step at min(Rates[0], 100) cps
+	// before the ramp (0: none).
+	Warmup time.Duration
 	// Dir receives SIPp's files, one directory per step.
 	Dir string
 	Log *slog.Logger
@@ -49,6 +53,15 @@ type RampOptions struct {
 func Ramp(ctx context.Context, r *Runner, sys System, o RampOptions) []Step {
 	var steps []Step
 	fails := 0
+	if o.Warmup > 0 && len(o.Rates) > 0 {
+		// An unscored warm-up: the first calls through a fresh process pay
+		// for its lazily built state (allocator arenas, caches).
+		w := o
+		w.Step = o.Warmup
+		w.Dir = filepath.Join(o.Dir, "warmup")
+		ws := RunStep(ctx, r, sys, w, math.Min(o.Rates[0], 100))
+		o.Log.Info("warm-up", "system", sys.Name(), "ok", ws.Successful, "failed", ws.Failed, "err", ws.Error)
+	}
 	for _, rate := range o.Rates {
 		if ctx.Err() != nil {
 			break
@@ -60,7 +73,7 @@ func Ramp(ctx context.Context, r *Runner, sys System, o RampOptions) []Step {
 		steps = append(steps, s)
 		pass := o.Criterion.Pass(s)
 		o.Log.Info("step", "system", sys.Name(), "rate", rate, "achieved", fmt.Sprintf("%.0f", s.Achieved),
-			"ok", s.Successful, "failed", s.Failed, "retrans", s.Retransmissions,
+			"ok", s.Successful, "failed", s.Failed, "retrans", s.Retransmissions, "udp_drops", s.UDPDrops,
 			"p50", s.Setup.P50, "p99", s.Setup.P99, "cpu%", fmt.Sprintf("%.0f", s.CPU),
 			"rss_MB", s.RSS>>20, "load1", s.Load1, "pass", pass, "err", s.Error)
 		if pass {
@@ -106,10 +119,11 @@ func RunStep(ctx context.Context, r *Runner, sys System, o RampOptions, rate flo
 		s.Error = err.Error()
 		return s
 	}
+	drops0 := UDPRcvbufErrors()
 	start := time.Now()
 	uac, err := r.Start(ctx, sipptest.Config{Role: sipptest.UAC, Scenario: filepath.Join(r.Scenarios, "uac-load.xml"),
 		Local: netip.AddrPortFrom(o.Caller, 0), Remote: sys.Addr(), Calls: calls, Rate: rate,
-		CallDuration: o.Hold, Timeout: timeout, TraceRTT: true, Service: "4930123",
+		CallDuration: o.Hold, Timeout: timeout, TraceRTT: true, RecvTimeout: o.Hold + 5*time.Second, Service: "4930123",
 		Dir: filepath.Join(dir, "uac")})
 	if err != nil {
 		uas.Stop()
@@ -125,6 +139,9 @@ func RunStep(ctx context.Context, r *Runner, sys System, o RampOptions, rate flo
 		s.RSS = m
 	}
 	s.Load1 = LoadAvg()
+	if d := UDPRcvbufErrors(); d >= 0 && drops0 >= 0 {
+		s.UDPDrops = d - drops0
+	}
 	// The callee lingers 1 s after its last BYE (Timer J stand-in); give it
 	// that, then ask it to stop.
 	grace, cancelGrace := context.WithTimeout(ctx, 4*time.Second)

@@ -23,6 +23,9 @@ type Step struct {
 	Failures map[string]int64 `json:"failures,omitempty"`
 	// Retransmissions are the caller's plus the callee's.
 	Retransmissions int64 `json:"retransmissions"`
+	// UDPDrops is the machine-wide count of UDP datagrams dropped on full
+	// receive buffers during the step (UDPRcvbufErrors delta).
+	UDPDrops int64 `json:"udp_rcvbuf_drops"`
 	// Setup holds the percentiles of SIPp's response time 1 (INVITE -> 200).
 	Setup Latency `json:"setup"`
 	// CPU is the system's CPU use over the step, in percent of one core

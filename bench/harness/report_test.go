@@ -164,3 +164,17 @@ func TestReportText(t *testing.T) {
 		}
 	}
 }
+
+func TestParseSNMP(t *testing.T) {
+	text := "Ip: Forwarding DefaultTTL\nIp: 1 64\nUdp: InDatagrams NoPorts InErrors OutDatagrams RcvbufErrors SndbufErrors\n" +
+		"Udp: 100 2 7 90 5 0\nUdpLite: InDatagrams RcvbufErrors\nUdpLite: 0 0\n"
+	if got := parseSNMP(text, "Udp:", "RcvbufErrors"); got != 5 {
+		t.Errorf("RcvbufErrors = %d, want 5", got)
+	}
+	if got := parseSNMP(text, "Udp:", "NoSuchField"); got != -1 {
+		t.Errorf("missing field = %d, want -1", got)
+	}
+	if got := UDPRcvbufErrors(); got < 0 {
+		t.Errorf("UDPRcvbufErrors on this machine = %d", got)
+	}
+}
