@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"sort"
 	"strings"
 	"text/template"
 	"time"
@@ -207,8 +208,9 @@ func CheckKamailioConfig(ctx context.Context, bin, file string) error {
 
 // Kamailio is a running Kamailio started by the harness.
 type Kamailio struct {
-	cfg  KamailioConfig
-	proc *daemonProc
+	cfg     KamailioConfig
+	proc    *daemonProc
+	logFile string
 }
 
 // KamailioOptions are the process settings of StartKamailio.
@@ -216,7 +218,8 @@ type KamailioOptions struct {
 	Bin string
 	// Dir receives kamailio.cfg, the database, the pid file and the log.
 	Dir string
-	// ShmMB and PkgMB size the shared and private memory (-m, -M).
+	// ShmMB and PkgMB size the shared and private memory (-m, -M);
+	// defaults 4096 and 32.
 	ShmMB, PkgMB int
 }
 
@@ -226,7 +229,10 @@ type KamailioOptions struct {
 // UDP socket is bound.
 func StartKamailio(ctx context.Context, cfg KamailioConfig, o KamailioOptions) (*Kamailio, error) {
 	if o.ShmMB <= 0 {
-		o.ShmMB = 512
+		// tm keeps each transaction for its wait timer after the final
+		// response: at 4,000 cps 512 MB ran out ("could not allocate shared
+		// memory" in build_cell), so give it room; pages are touched lazily.
+		o.ShmMB = 4096
 	}
 	if o.PkgMB <= 0 {
 		o.PkgMB = 32
@@ -258,7 +264,7 @@ func StartKamailio(ctx context.Context, cfg KamailioConfig, o KamailioOptions) (
 	if err != nil {
 		return nil, err
 	}
-	k := &Kamailio{cfg: cfg, proc: p}
+	k := &Kamailio{cfg: cfg, proc: p, logFile: filepath.Join(o.Dir, "kamailio.log")}
 	if err := waitBound(ctx, p, cfg.Listen, 15*time.Second); err != nil {
 		k.Stop()
 		return nil, fmt.Errorf("%w: kamailio: %v; log: %s", ErrStart, err, tail(filepath.Join(o.Dir, "kamailio.log")))
@@ -298,6 +304,42 @@ func (k *Kamailio) Idle(ctx context.Context) error { return sleep(ctx, time.Seco
 
 // Stop ends Kamailio (SIGTERM to its main PID, which stops its workers).
 func (k *Kamailio) Stop() error { return k.proc.stop(10 * time.Second) }
+
+// LogErrors counts the ERROR lines of Kamailio's log by their text (the
+// part after the process prefix), most frequent first, at most n kinds:
+// shared memory exhaustion or a locked database explain failed calls.
+func (k *Kamailio) LogErrors(n int) []string {
+	b, err := os.ReadFile(k.logFile)
+	if err != nil {
+		return nil
+	}
+	counts := map[string]int{}
+	for _, line := range strings.Split(string(b), "\n") {
+		i := strings.Index(line, "ERROR: ")
+		if i < 0 {
+			continue
+		}
+		counts[strings.TrimSpace(line[i:])]++
+	}
+	kinds := make([]string, 0, len(counts))
+	for k := range counts {
+		kinds = append(kinds, k)
+	}
+	sort.Slice(kinds, func(i, j int) bool {
+		if counts[kinds[i]] != counts[kinds[j]] {
+			return counts[kinds[i]] > counts[kinds[j]]
+		}
+		return kinds[i] < kinds[j]
+	})
+	if len(kinds) > n {
+		kinds = kinds[:n]
+	}
+	out := make([]string, len(kinds))
+	for i, k := range kinds {
+		out[i] = fmt.Sprintf("%d× %s", counts[k], k)
+	}
+	return out
+}
 
 func tail(file string) string {
 	b, _ := os.ReadFile(file)

@@ -169,6 +169,9 @@ func (r *Report) Markdown() string {
 				float64(st.RSS)/(1<<20), st.Load1, yesNo(Criterion{MaxP99: r.MaxP99}.Pass(st)))
 		}
 		w("\n")
+		if len(s.LogErrors) > 0 {
+			w("Most frequent errors in its log over the whole ramp:\n\n```\n%s\n```\n\n", strings.Join(s.LogErrors, "\n"))
+		}
 	}
 	w("## Concurrent calls (SBC)\n\n")
 	if c := r.Conc; c == nil {

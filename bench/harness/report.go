@@ -111,6 +111,8 @@ type SystemResult struct {
 	Highest float64 `json:"highest_passing_cps"`
 	// Error is set when the system could not be started.
 	Error string `json:"error,omitempty"`
+	// LogErrors are the most frequent error lines of the system's log.
+	LogErrors []string `json:"log_errors,omitempty"`
 }
 
 // Concurrent is the outcome of the concurrent-calls hold.

@@ -229,6 +229,7 @@ func run(ctx context.Context, o options, log *slog.Logger) (*harness.Report, err
 		}
 		var sys harness.System
 		var sbc *harness.SBC
+		var kam *harness.Kamailio
 		if name == "sbc" {
 			sbc, err = harness.StartSBC(ctx, sbcOpts(dir))
 			sys = sbc
@@ -246,7 +247,7 @@ func run(ctx context.Context, o options, log *slog.Logger) (*harness.Report, err
 				Listen: netip.AddrPortFrom(proxyIP, port), Callee: callee, Children: o.children},
 				harness.KamailioOptions{Bin: o.kamailioBin, Dir: dir})
 			if err == nil {
-				sys = k
+				sys, kam = k, k
 			}
 		}
 		if err != nil {
@@ -256,6 +257,9 @@ func run(ctx context.Context, o options, log *slog.Logger) (*harness.Report, err
 		}
 		steps := harness.Ramp(ctx, r, sys, ramp)
 		res := harness.SystemResult{Name: sys.Name(), Description: sys.Description(), Steps: steps, Highest: crit.Highest(steps)}
+		if kam != nil {
+			res.LogErrors = kam.LogErrors(5)
+		}
 		rep.Systems = append(rep.Systems, res)
 		if sbc != nil && o.profile {
 			rep.Profile = profileSBC(ctx, r, sbc, ramp, res, raw, log)
