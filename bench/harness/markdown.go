@@ -54,6 +54,41 @@ func (r *Report) system(name string) *SystemResult {
 	return nil
 }
 
+// Capped reports whether the system passed the highest rate it was given:
+// its real limit is above the ramp, and ratios to it are upper bounds.
+func (s SystemResult) Capped() bool {
+	if s.Highest == 0 || len(s.Steps) == 0 {
+		return false
+	}
+	last := s.Steps[len(s.Steps)-1]
+	return s.MaxRate > 0 && s.Highest == last.Rate && s.Highest >= s.MaxRate
+}
+
+// ratioCell is SBC/system with "≥" or "≤" when one side's limit is above
+// its ramp (both: the ratio is unknown).
+func ratioCell(sbc, s SystemResult) string {
+	rt := ratioText(Ratio(sbc.Highest, s.Highest))
+	if rt == "n/a" {
+		return rt
+	}
+	switch {
+	case sbc.Capped() && s.Capped():
+		return "n/a (both above the ramp)"
+	case sbc.Capped():
+		return "≥ " + rt
+	case s.Capped():
+		return "≤ " + rt
+	}
+	return rt
+}
+
+func rateText(s SystemResult) string {
+	if s.Capped() {
+		return fmt.Sprintf("≥ %.0f", s.Highest)
+	}
+	return fmt.Sprintf("%.0f", s.Highest)
+}
+
 func ms(d time.Duration) string { return fmt.Sprintf("%.1f", float64(d.Microseconds())/1000) }
 
 func ratioText(v float64) string {
@@ -70,12 +105,12 @@ func (r *Report) Summary() string {
 	if sbc == nil {
 		return "no SBC result"
 	}
-	fmt.Fprintf(&b, "SBC %.0f cps", sbc.Highest)
+	fmt.Fprintf(&b, "SBC %s cps", rateText(*sbc))
 	for _, s := range r.Systems {
 		if s.Name == "sbc" {
 			continue
 		}
-		fmt.Fprintf(&b, "; %s %.0f cps (SBC %s)", s.Name, s.Highest, ratioText(Ratio(sbc.Highest, s.Highest)))
+		fmt.Fprintf(&b, "; %s %s cps (SBC %s)", s.Name, rateText(s), ratioCell(*sbc, s))
 	}
 	if r.Conc != nil {
 		fmt.Fprintf(&b, "; %d concurrent calls %s, %.1f KiB RSS/call", r.Conc.Target,
@@ -112,13 +147,13 @@ func (r *Report) Markdown() string {
 	for _, s := range r.Systems {
 		ratio := "—"
 		if sbc != nil && s.Name != "sbc" {
-			ratio = ratioText(Ratio(sbc.Highest, s.Highest))
+			ratio = ratioCell(*sbc, s)
 		}
 		desc := s.Description
 		if s.Error != "" {
 			desc += " — **not run: " + s.Error + "**"
 		}
-		w("| %s | %s | %.0f | %s |\n", s.Name, desc, s.Highest, ratio)
+		w("| %s | %s | %s | %s |\n", s.Name, desc, rateText(s), ratio)
 	}
 	w("\n")
 	if sbc != nil && len(r.Goal.Ratios) > 0 {

@@ -109,6 +109,8 @@ type SystemResult struct {
 	Steps       []Step `json:"steps"`
 	// Highest is the highest passing rate (Criterion.Highest).
 	Highest float64 `json:"highest_passing_cps"`
+	// MaxRate is the highest rate of the system's ramp.
+	MaxRate float64 `json:"max_rate_tried_cps"`
 	// Error is set when the system could not be started.
 	Error string `json:"error,omitempty"`
 	// LogErrors are the most frequent error lines of the system's log.

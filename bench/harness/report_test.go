@@ -145,13 +145,15 @@ func TestReportText(t *testing.T) {
 	}
 	r := &Report{Mode: "short", MaxP99: c.MaxP99, Goal: DefaultGoal, Systems: []SystemResult{
 		{Name: "sbc", Steps: []Step{ok(1000), ok(4000)}, Highest: 4000},
-		{Name: "kamailio", Steps: []Step{ok(1000), ok(2000)}, Highest: 2000},
+		{Name: "kamailio", Steps: []Step{ok(1000), ok(2000)}, Highest: 2000, MaxRate: 4000},
+		{Name: "kamailio-topoh", Steps: []Step{ok(1000), ok(2000)}, Highest: 2000, MaxRate: 2000},
 		{Name: "kamailio-topos", Steps: []Step{ok(250)}, Highest: 250},
 	}, Conc: &Concurrent{Requested: 10000, Target: 4872, PeakOpen: 4872, Successful: 4872, RSSBase: 20 << 20,
 		RSSPeak: 20<<20 + 4872*40*1024, NoFile: 20000}}
 	sum := r.Summary()
 	for _, want := range []string{"SBC 4000 cps", "kamailio 2000 cps (SBC 2.00×)", "kamailio-topos 250 cps (SBC 16.00×)",
-		"4872 concurrent calls all completed", "40.0 KiB RSS/call"} {
+		"4872 concurrent calls all completed", "40.0 KiB RSS/call",
+		"kamailio-topoh ≥ 2000 cps (SBC ≤ 2.00×)"} {
 		if !strings.Contains(sum, want) {
 			t.Errorf("summary %q lacks %q", sum, want)
 		}

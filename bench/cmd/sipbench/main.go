@@ -20,6 +20,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -42,6 +43,7 @@ var (
 type options struct {
 	short         bool
 	rates         []float64
+	toposRates    []float64
 	step, hold    time.Duration
 	maxP99        time.Duration
 	systems       []string
@@ -79,9 +81,10 @@ func main() {
 func parseFlags(args []string) (options, error) {
 	fs := flag.NewFlagSet("sipbench", flag.ContinueOnError)
 	var o options
-	var rates, systems string
-	fs.BoolVar(&o.short, "short", false, "short mode: 5 s steps, rates 100,500,1000,2000,3000,4000, 5,000 concurrent calls, a ramp ends at its first failing step: under 5 minutes")
-	fs.StringVar(&rates, "rates", "", "comma-separated call rates (calls/s); default 100,250,500,1000,2000,3000,4000,5000,6000 (short: 100,500,1000,2000,3000,4000)")
+	var rates, toposRates, systems string
+	fs.BoolVar(&o.short, "short", false, "short mode: 5 s steps, rates 500,1000,2000,3000,4000,5000,6000, 5,000 concurrent calls, a ramp ends at its first failing step: under 5 minutes")
+	fs.StringVar(&rates, "rates", "", "comma-separated call rates (calls/s); default 100,250,500,1000,2000,3000,4000,5000,6000 (short: 500,1000,2000,3000,4000,5000,6000)")
+	fs.StringVar(&toposRates, "topos-rates", "100,200,300,400,500,750,1000", "call rates for kamailio-topos, whose limit is an order of magnitude lower (finer steps)")
 	fs.DurationVar(&o.step, "step", 0, "how long each rate step places calls (default 20s, short 5s)")
 	fs.DurationVar(&o.hold, "hold", time.Second, "call hold time between ACK and BYE")
 	fs.DurationVar(&o.maxP99, "max-p99", 50*time.Millisecond, "pass criterion: p99 set-up time below this")
@@ -105,15 +108,15 @@ func parseFlags(args []string) (options, error) {
 	if rates == "" {
 		rates = "100,250,500,1000,2000,3000,4000,5000,6000"
 		if o.short {
-			rates = "100,500,1000,2000,3000,4000"
+			rates = "500,1000,2000,3000,4000,5000,6000"
 		}
 	}
-	for _, f := range strings.Split(rates, ",") {
-		v, err := strconv.ParseFloat(strings.TrimSpace(f), 64)
-		if err != nil || v <= 0 {
-			return o, fmt.Errorf("bad rate %q", f)
-		}
-		o.rates = append(o.rates, v)
+	var err error
+	if o.rates, err = parseRates(rates); err != nil {
+		return o, err
+	}
+	if o.toposRates, err = parseRates(toposRates); err != nil {
+		return o, err
 	}
 	for _, s := range strings.Split(systems, ",") {
 		if s = strings.TrimSpace(s); s != "" {
@@ -148,6 +151,18 @@ func parseFlags(args []string) (options, error) {
 		}
 	}
 	return o, nil
+}
+
+func parseRates(list string) ([]float64, error) {
+	var out []float64
+	for _, f := range strings.Split(list, ",") {
+		v, err := strconv.ParseFloat(strings.TrimSpace(f), 64)
+		if err != nil || v <= 0 {
+			return nil, fmt.Errorf("bad rate %q", f)
+		}
+		out = append(out, v)
+	}
+	return out, nil
 }
 
 func run(ctx context.Context, o options, log *slog.Logger) (*harness.Report, error) {
@@ -255,8 +270,13 @@ func run(ctx context.Context, o options, log *slog.Logger) (*harness.Report, err
 			rep.Systems = append(rep.Systems, harness.SystemResult{Name: name, Error: err.Error()})
 			continue
 		}
-		steps := harness.Ramp(ctx, r, sys, ramp)
-		res := harness.SystemResult{Name: sys.Name(), Description: sys.Description(), Steps: steps, Highest: crit.Highest(steps)}
+		sysRamp := ramp
+		if name == "kamailio-topos" {
+			sysRamp.Rates = o.toposRates
+		}
+		steps := harness.Ramp(ctx, r, sys, sysRamp)
+		res := harness.SystemResult{Name: sys.Name(), Description: sys.Description(), Steps: steps,
+			Highest: crit.Highest(steps), MaxRate: slices.Max(sysRamp.Rates)}
 		if kam != nil {
 			res.LogErrors = kam.LogErrors(5)
 		}
