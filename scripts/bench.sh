@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # scripts/bench.sh: the side-by-side SIP load bench of issue 9 (SBC vs
 # Kamailio), on loopback. Installs what it needs from Debian when missing
-# (sip-tester, kamailio with its topoh/topos and SQLite modules, sqlite3),
+# (sip-tester, kamailio with its topoh/topos, SQLite and Redis modules,
+# sqlite3, redis-server),
 # builds bench/cmd/sipbench and runs it; every flag is passed on:
 #
 #   scripts/bench.sh              # full ramp (20 s steps), 10,000 concurrent calls
@@ -18,8 +19,10 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 missing=()
 command -v sipp >/dev/null 2>&1 || missing+=(sip-tester)
 command -v sqlite3 >/dev/null 2>&1 || missing+=(sqlite3)
-for pkg in kamailio kamailio-extra-modules kamailio-sqlite-modules; do
-	# topoh is in kamailio-extra-modules, topos in kamailio, db_sqlite in kamailio-sqlite-modules.
+for pkg in kamailio kamailio-extra-modules kamailio-sqlite-modules kamailio-redis-modules redis-server; do
+	# topoh is in kamailio-extra-modules, topos in kamailio, its storage in
+	# kamailio-sqlite-modules (db_sqlite) or kamailio-redis-modules (ndb_redis,
+	# topos_redis, with a private redis-server the bench starts by PID).
 	dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
 done
 if ((${#missing[@]})); then

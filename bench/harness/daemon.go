@@ -6,6 +6,7 @@ import (
 	"encoding/binary"
 	"encoding/hex"
 	"fmt"
+	"net"
 	"net/netip"
 	"os"
 	"os/exec"
@@ -89,6 +90,27 @@ func waitBound(ctx context.Context, p *daemonProc, ap netip.AddrPort, limit time
 			return fmt.Errorf("udp %s not bound after %v", ap, limit)
 		}
 		if err := sleep(ctx, 20*time.Millisecond); err != nil {
+			return err
+		}
+	}
+}
+
+// waitTCP returns once a TCP connection to ap succeeds.
+func waitTCP(ctx context.Context, p *daemonProc, ap netip.AddrPort, limit time.Duration) error {
+	deadline := time.Now().Add(limit)
+	for {
+		c, err := net.DialTimeout("tcp", ap.String(), time.Second)
+		if err == nil {
+			c.Close()
+			return nil
+		}
+		if p.exited() {
+			return fmt.Errorf("exited: %v", p.err)
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("tcp %s not accepting after %v", ap, limit)
+		}
+		if err := sleep(ctx, 50*time.Millisecond); err != nil {
 			return err
 		}
 	}

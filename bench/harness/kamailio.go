@@ -29,10 +29,13 @@ const (
 	// stored per dialog in a database (SQLite here: Kamailio 5.6 has no
 	// in-memory backend).
 	KamailioTopos KamailioVariant = "topos"
+	// KamailioToposRedis is topos with Redis storage (ndb_redis,
+	// topos_redis) and a local redis-server the harness starts.
+	KamailioToposRedis KamailioVariant = "topos-redis"
 )
 
 // Variants lists every KamailioVariant in report order.
-var Variants = []KamailioVariant{KamailioPlain, KamailioTopoh, KamailioTopos}
+var Variants = []KamailioVariant{KamailioPlain, KamailioTopoh, KamailioTopos, KamailioToposRedis}
 
 // KamailioConfig is what the generated kamailio.cfg is rendered from.
 type KamailioConfig struct {
@@ -46,6 +49,8 @@ type KamailioConfig struct {
 	MaskIP netip.Addr
 	// DB is the topos SQLite database file (absolute).
 	DB string
+	// Redis is the redis-server of the topos-redis variant.
+	Redis netip.AddrPort
 	// ModulesDir is Kamailio's module path (-L); empty: the built-in one.
 	ModulesDir string
 }
@@ -85,6 +90,11 @@ loadmodule "topoh.so"
 loadmodule "db_sqlite.so"
 loadmodule "topos.so"
 {{- end}}
+{{- if eq (print .Variant) "topos-redis"}}
+loadmodule "ndb_redis.so"
+loadmodule "topos_redis.so"
+loadmodule "topos.so"
+{{- end}}
 
 modparam("rr", "enable_full_lr", 1)
 modparam("rr", "append_fromtag", 0)
@@ -95,6 +105,11 @@ modparam("topoh", "mask_callid", 0)
 {{- if eq (print .Variant) "topos"}}
 modparam("topos", "db_url", "sqlite://{{.DB}}")
 modparam("topos", "storage", "db")
+{{- end}}
+{{- if eq (print .Variant) "topos-redis"}}
+modparam("ndb_redis", "server", "name=tps;addr={{.Redis.Addr}};port={{.Redis.Port}}")
+modparam("topos", "storage", "redis")
+modparam("topos_redis", "serverid", "tps")
 {{- end}}
 
 request_route {
@@ -143,6 +158,10 @@ route[RELAY] {
 func (c KamailioConfig) Render() ([]byte, error) {
 	switch c.Variant {
 	case KamailioPlain, KamailioTopoh:
+	case KamailioToposRedis:
+		if !c.Redis.IsValid() {
+			return nil, fmt.Errorf("%w: topos-redis needs the redis-server address", ErrConfig)
+		}
 	case KamailioTopos:
 		if !filepath.IsAbs(c.DB) {
 			return nil, fmt.Errorf("%w: topos needs an absolute SQLite path, got %q", ErrConfig, c.DB)
@@ -210,6 +229,7 @@ func CheckKamailioConfig(ctx context.Context, bin, file string) error {
 type Kamailio struct {
 	cfg     KamailioConfig
 	proc    *daemonProc
+	redis   *daemonProc // topos-redis only
 	logFile string
 }
 
@@ -243,28 +263,45 @@ func StartKamailio(ctx context.Context, cfg KamailioConfig, o KamailioOptions) (
 			return nil, err
 		}
 	}
+	var redis *daemonProc
+	if cfg.Variant == KamailioToposRedis {
+		var err error
+		if redis, err = startRedis(ctx, cfg.Redis, o.Dir); err != nil {
+			return nil, err
+		}
+	}
+	stopRedis := func() {
+		if redis != nil {
+			_ = redis.stop(5 * time.Second)
+		}
+	}
 	text, err := cfg.Render()
 	if err != nil {
+		stopRedis()
 		return nil, err
 	}
 	file := filepath.Join(o.Dir, "kamailio.cfg")
 	if err := os.WriteFile(file, text, 0o644); err != nil {
+		stopRedis()
 		return nil, fmt.Errorf("harness: %w", err)
 	}
 	if err := CheckKamailioConfig(ctx, o.Bin, file); err != nil {
+		stopRedis()
 		return nil, err
 	}
 	run := filepath.Join(o.Dir, "run")
 	if err := os.MkdirAll(run, 0o755); err != nil {
+		stopRedis()
 		return nil, fmt.Errorf("harness: %w", err)
 	}
 	args := []string{"-f", file, "-DD", "-E", "-x", "tlsf", "-X", "tlsf",
 		"-m", fmt.Sprint(o.ShmMB), "-M", fmt.Sprint(o.PkgMB), "-Y", run, "-P", filepath.Join(run, "kamailio.pid")}
 	p, err := startDaemon(o.Bin, args, filepath.Join(o.Dir, "kamailio.log"))
 	if err != nil {
+		stopRedis()
 		return nil, err
 	}
-	k := &Kamailio{cfg: cfg, proc: p, logFile: filepath.Join(o.Dir, "kamailio.log")}
+	k := &Kamailio{cfg: cfg, proc: p, redis: redis, logFile: filepath.Join(o.Dir, "kamailio.log")}
 	if err := waitBound(ctx, p, cfg.Listen, 15*time.Second); err != nil {
 		k.Stop()
 		return nil, fmt.Errorf("%w: kamailio: %v; log: %s", ErrStart, err, tail(filepath.Join(o.Dir, "kamailio.log")))
@@ -288,6 +325,8 @@ func (k *Kamailio) Description() string {
 		return base + ", topoh (header masking)"
 	case KamailioTopos:
 		return base + ", topos (topology stripping, SQLite storage)"
+	case KamailioToposRedis:
+		return base + ", topos (topology stripping, Redis storage; redis-server CPU and memory included)"
 	}
 	return base
 }
@@ -296,14 +335,47 @@ func (k *Kamailio) Description() string {
 func (k *Kamailio) Addr() netip.AddrPort { return k.cfg.Listen }
 
 // Procs is the main process and its forked workers.
-func (k *Kamailio) Procs() ProcGroup { return ProcGroup{Root: k.proc.pid(), Children: true} }
+func (k *Kamailio) Procs() ProcGroup {
+	g := ProcGroup{Root: k.proc.pid(), Children: true}
+	if k.redis != nil {
+		g.Extra = []int{k.redis.pid()}
+	}
+	return g
+}
 
 // Idle waits for the proxy to settle between steps (tm has no metric
 // without the ctl module; its wait timer is 5 s by default).
 func (k *Kamailio) Idle(ctx context.Context) error { return sleep(ctx, time.Second) }
 
 // Stop ends Kamailio (SIGTERM to its main PID, which stops its workers).
-func (k *Kamailio) Stop() error { return k.proc.stop(10 * time.Second) }
+func (k *Kamailio) Stop() error {
+	err := k.proc.stop(10 * time.Second)
+	if k.redis != nil {
+		if rerr := k.redis.stop(5 * time.Second); err == nil {
+			err = rerr
+		}
+	}
+	return err
+}
+
+// startRedis runs a private, non-persistent redis-server on ap for topos.
+func startRedis(ctx context.Context, ap netip.AddrPort, dir string) (*daemonProc, error) {
+	bin, err := exec.LookPath("redis-server")
+	if err != nil {
+		return nil, fmt.Errorf("%w: redis-server (apt-get install redis-server)", ErrTool)
+	}
+	p, err := startDaemon(bin, []string{"--bind", ap.Addr().String(), "--port", fmt.Sprint(ap.Port()),
+		"--save", "", "--appendonly", "no", "--daemonize", "no", "--protected-mode", "no", "--dir", dir},
+		filepath.Join(dir, "redis.log"))
+	if err != nil {
+		return nil, err
+	}
+	if err := waitTCP(ctx, p, ap, 10*time.Second); err != nil {
+		_ = p.stop(5 * time.Second)
+		return nil, fmt.Errorf("%w: redis-server: %v", ErrStart, err)
+	}
+	return p, nil
+}
 
 // LogErrors counts the ERROR lines of Kamailio's log by their text (the
 // part after the process prefix), most frequent first, at most n kinds:

@@ -15,7 +15,8 @@ import (
 
 func kamCfg(v KamailioVariant, dir string) KamailioConfig {
 	return KamailioConfig{Variant: v, Listen: netip.MustParseAddrPort("127.0.9.3:5060"),
-		Callee: netip.MustParseAddrPort("127.0.9.20:5090"), Children: 1, DB: filepath.Join(dir, "topos.sqlite")}
+		Callee: netip.MustParseAddrPort("127.0.9.20:5090"), Children: 1, DB: filepath.Join(dir, "topos.sqlite"),
+		Redis: netip.MustParseAddrPort("127.0.9.4:6379")}
 }
 
 func TestKamailioRender(t *testing.T) {
@@ -33,11 +34,16 @@ func TestKamailioRender(t *testing.T) {
 			}
 		}
 		has := func(s string) bool { return strings.Contains(text, s) }
-		if has(`"topoh.so"`) != (v == KamailioTopoh) || has(`"topos.so"`) != (v == KamailioTopos) {
+		topos := v == KamailioTopos || v == KamailioToposRedis
+		if has(`"topoh.so"`) != (v == KamailioTopoh) || has(`"topos.so"`) != topos ||
+			has(`"topos_redis.so"`) != (v == KamailioToposRedis) {
 			t.Errorf("%s: wrong topology modules:\n%s", v, text)
 		}
 		if v == KamailioTopos && !has(`"sqlite://`+filepath.Join(dir, "topos.sqlite")+`"`) {
 			t.Errorf("topos: no db_url for the SQLite file")
+		}
+		if v == KamailioToposRedis && !has(`"name=tps;addr=127.0.9.4;port=6379"`) {
+			t.Errorf("topos-redis: no ndb_redis server")
 		}
 	}
 	if _, err := (KamailioConfig{Variant: "dialog", Listen: netip.MustParseAddrPort("127.0.0.1:1"),
@@ -57,9 +63,9 @@ func TestKamailioRender(t *testing.T) {
 // check it (kamailio -c), the topos one against a real SQLite schema.
 func TestKamailioConfigChecks(t *testing.T) {
 	bin := testenv.LookPath(t, "kamailio")
-	for _, m := range []string{"topoh.so", "topos.so", "db_sqlite.so"} {
+	for _, m := range []string{"topoh.so", "topos.so", "db_sqlite.so", "ndb_redis.so", "topos_redis.so"} {
 		if _, err := os.Stat(filepath.Join("/usr/lib/x86_64-linux-gnu/kamailio/modules", m)); err != nil {
-			testenv.Missing(t, "Kamailio module "+m+" (kamailio-extra-modules, kamailio-sqlite-modules)")
+			testenv.Missing(t, "Kamailio module "+m+" (kamailio-extra-modules, kamailio-sqlite-modules, kamailio-redis-modules)")
 		}
 	}
 	testenv.LookPath(t, "sqlite3")

@@ -17,7 +17,8 @@ type Goal struct {
 
 // DefaultGoal is issue 9's: 4,000 calls/s, at least Kamailio's plain proxy
 // rate, 1.3x Kamailio+topoh and 8x Kamailio+topos.
-var DefaultGoal = Goal{Rate: 4000, Ratios: map[string]float64{"kamailio": 1, "kamailio-topoh": 1.3, "kamailio-topos": 8}}
+var DefaultGoal = Goal{Rate: 4000, Ratios: map[string]float64{"kamailio": 1, "kamailio-topoh": 1.3, "kamailio-topos": 8,
+	"kamailio-topos-redis": 8}}
 
 // Report is everything one bench run produced.
 type Report struct {

@@ -20,12 +20,14 @@ const clockTicks = 100
 type ProcGroup struct {
 	Root     int
 	Children bool
+	// Extra are further processes of the system (Kamailio's redis-server).
+	Extra []int
 }
 
 // PIDs returns the root and, with Children, its descendants.
 func (g ProcGroup) PIDs() []int {
 	if !g.Children {
-		return []int{g.Root}
+		return append([]int{g.Root}, g.Extra...)
 	}
 	parent := map[int]int{}
 	entries, _ := os.ReadDir("/proc")
@@ -45,7 +47,7 @@ func (g ProcGroup) PIDs() []int {
 			}
 		}
 	}
-	out := []int{g.Root}
+	out := append([]int{g.Root}, g.Extra...)
 	for pid := range parent {
 		for p, hops := parent[pid], 0; p != 0 && hops < 64; p, hops = parent[p], hops+1 {
 			if p == g.Root {
@@ -97,7 +99,7 @@ func (g ProcGroup) CPUTime() (time.Duration, error) {
 // process, the sum of Pss (shared pages divided among their users, from
 // smaps_rollup) for a group, so Kamailio's shared memory counts once.
 func (g ProcGroup) Memory() (int64, error) {
-	if !g.Children {
+	if !g.Children && len(g.Extra) == 0 {
 		return statusKB(g.Root, "/status", "VmRSS:")
 	}
 	var total int64

@@ -38,6 +38,7 @@ var (
 	insideIP  = netip.MustParseAddr("127.0.9.1")
 	outsideIP = netip.MustParseAddr("127.0.9.2")
 	proxyIP   = netip.MustParseAddr("127.0.9.3")
+	redisIP   = netip.MustParseAddr("127.0.9.4")
 )
 
 type options struct {
@@ -84,11 +85,11 @@ func parseFlags(args []string) (options, error) {
 	var rates, toposRates, systems string
 	fs.BoolVar(&o.short, "short", false, "short mode: 5 s steps, rates 500,1000,2000,3000,4000,5000,6000, 5,000 concurrent calls, a ramp ends at its first failing step: under 5 minutes")
 	fs.StringVar(&rates, "rates", "", "comma-separated call rates (calls/s); default 100,250,500,1000,2000,3000,4000,5000,6000 (short: 500,1000,2000,3000,4000,5000,6000)")
-	fs.StringVar(&toposRates, "topos-rates", "100,200,300,400,500,750,1000", "call rates for kamailio-topos, whose limit is an order of magnitude lower (finer steps)")
+	fs.StringVar(&toposRates, "topos-rates", "100,200,300,400,500,750,1000", "call rates for kamailio-topos and kamailio-topos-redis, whose limit is an order of magnitude lower (finer steps)")
 	fs.DurationVar(&o.step, "step", 0, "how long each rate step places calls (default 20s, short 5s)")
 	fs.DurationVar(&o.hold, "hold", time.Second, "call hold time between ACK and BYE")
 	fs.DurationVar(&o.maxP99, "max-p99", 50*time.Millisecond, "pass criterion: p99 set-up time below this")
-	fs.StringVar(&systems, "systems", "sbc,kamailio,kamailio-topoh,kamailio-topos", "systems to ramp (sbc, kamailio, kamailio-topoh, kamailio-topos)")
+	fs.StringVar(&systems, "systems", "sbc,kamailio,kamailio-topoh,kamailio-topos,kamailio-topos-redis", "systems to ramp (sbc, kamailio, kamailio-topoh, kamailio-topos, kamailio-topos-redis)")
 	fs.IntVar(&o.concurrent, "concurrent", -1, "calls held open at once through the SBC (default 10000, short 5000; 0 skips)")
 	fs.Float64Var(&o.concRate, "concurrent-rate", 1000, "rate at which the concurrent calls are placed")
 	fs.StringVar(&o.out, "out", "", "results directory (default results/<UTC timestamp> in the repository)")
@@ -121,7 +122,7 @@ func parseFlags(args []string) (options, error) {
 	for _, s := range strings.Split(systems, ",") {
 		if s = strings.TrimSpace(s); s != "" {
 			switch s {
-			case "sbc", "kamailio", "kamailio-topoh", "kamailio-topos":
+			case "sbc", "kamailio", "kamailio-topoh", "kamailio-topos", "kamailio-topos-redis":
 			default:
 				return o, fmt.Errorf("unknown system %q", s)
 			}
@@ -257,9 +258,17 @@ func run(ctx context.Context, o options, log *slog.Logger) (*harness.Report, err
 			if perr != nil {
 				return nil, perr
 			}
+			kc := harness.KamailioConfig{Variant: variant, Listen: netip.AddrPortFrom(proxyIP, port), Callee: callee,
+				Children: o.children}
+			if variant == harness.KamailioToposRedis {
+				rp, perr := sipptest.FreePort(redisIP)
+				if perr != nil {
+					return nil, perr
+				}
+				kc.Redis = netip.AddrPortFrom(redisIP, rp)
+			}
 			var k *harness.Kamailio
-			k, err = harness.StartKamailio(ctx, harness.KamailioConfig{Variant: variant,
-				Listen: netip.AddrPortFrom(proxyIP, port), Callee: callee, Children: o.children},
+			k, err = harness.StartKamailio(ctx, kc,
 				harness.KamailioOptions{Bin: o.kamailioBin, Dir: dir})
 			if err == nil {
 				sys, kam = k, k
@@ -271,7 +280,7 @@ func run(ctx context.Context, o options, log *slog.Logger) (*harness.Report, err
 			continue
 		}
 		sysRamp := ramp
-		if name == "kamailio-topos" {
+		if strings.HasPrefix(name, "kamailio-topos") {
 			sysRamp.Rates = o.toposRates
 		}
 		steps := harness.Ramp(ctx, r, sys, sysRamp)
