@@ -429,6 +429,7 @@ func (c *Call) onB2xx(resp *sip.Message) {
 	c.a.acks = map[uint32]uint32{c.aSeq: c.bSeq}
 	if c.kind == "subscription" {
 		c.setState(stateConfirmed)
+		c.armSubscription(resp)
 	}
 	_ = c.aTx.Respond(r)
 	if c.s.cfg.Observer != nil {
@@ -654,4 +655,32 @@ var _ = policy.KindAccess
 // peerTarget is the address a NATed leg's packets came from (RFC 3581).
 func (c *Call) peerTarget(l *callLeg) transport.Target {
 	return transport.Target{Host: l.peer.Addr().Unmap().String(), Port: l.peer.Port(), Transport: l.tr, Interface: l.iface}
+}
+
+// armSubscription bounds a subscription's dialog pair by its expiry (the
+// 2xx's Expires, else the request's, else one hour; RFC 6665 §4.1.2.1),
+// plus a grace for the notifier's final NOTIFY; every refresh re-arms it.
+// Without it, a subscriber that vanished would hold the pair forever.
+func (c *Call) armSubscription(m *sip.Message) {
+	exp := uint32(3600)
+	for _, src := range []*sip.Message{m, c.aReq} {
+		if src == nil {
+			continue
+		}
+		if v, ok := src.GetHeader("Expires"); ok {
+			if e, err := sip.ParseExpires(v); err == nil {
+				exp = e
+				break
+			}
+		}
+	}
+	if c.lifeTimer != nil {
+		c.lifeTimer.Stop()
+	}
+	c.lifeTimer = time.AfterFunc(time.Duration(exp)*time.Second+32*time.Second, func() {
+		c.serial.do(func() {
+			c.cdr.Disposition = "expired"
+			c.finish(200, "", "sbc")
+		})
+	})
 }

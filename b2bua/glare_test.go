@@ -35,7 +35,7 @@ func startGoUA(t *testing.T, ip netip.Addr, delay time.Duration) *goUA {
 	handler := transaction.HandlerFunc(func(tx *transaction.ServerTx, req *sip.Message) {
 		ua.mu.Lock()
 		ua.received = append(ua.received, req.Method)
-		first := req.Method == "INVITE" && ua.dlg == nil
+		first := (req.Method == "INVITE" || req.Method == "SUBSCRIBE") && ua.dlg == nil
 		if first {
 			ua.dlg, _ = uasDialog(req, tx.ToTag())
 		}
@@ -225,6 +225,81 @@ func TestInDialogReferNotifySubscribe(t *testing.T) {
 				t.Errorf("REFER on the outside leaks or misses the SBC's Refer-To:\n%s", m)
 			}
 		}
+	}
+	sb.checkNoLeaks(t)
+}
+
+// TestOutOfDialogSubscribeAndMessage: an out-of-dialog SUBSCRIBE creates a
+// dialog pair (without media) through which the callee's NOTIFY reaches the
+// subscriber; an out-of-dialog MESSAGE is relayed as a single transaction.
+// Both are routed by policy like a call.
+func TestOutOfDialogSubscribeAndMessage(t *testing.T) {
+	callee := startGoUA(t, calleeIP, 0)
+	caller := startGoUA(t, callerIP, 0)
+	sb := startSBC(t, callee.addr.Port(), 1, 1)
+
+	sub := sip.NewRequest("SUBSCRIBE", "sip:4930111@"+sb.inside.String())
+	sub.AddHeader("Max-Forwards", "70")
+	sub.AddHeader("From", "<sip:watcher@127.0.0.10>;tag=w1")
+	sub.AddHeader("To", "<sip:4930111@127.0.0.1>")
+	sub.AddHeader("Call-ID", "sub-1")
+	sub.AddHeader("CSeq", "1 SUBSCRIBE")
+	sub.AddHeader("Contact", "<sip:watcher@"+caller.addr.String()+">")
+	sub.AddHeader("Event", "presence")
+	sub.AddHeader("Expires", "60")
+	if r := caller.request(t, sb.inside, sub); r.StatusCode != 200 {
+		t.Fatalf("SUBSCRIBE: %d", r.StatusCode)
+	}
+	if n := callee.got("SUBSCRIBE"); n != 1 {
+		t.Fatalf("callee got %d SUBSCRIBEs", n)
+	}
+	// The notifier's NOTIFY in the subscription's dialog (RFC 6665 §4.2.1).
+	callee.mu.Lock()
+	bDlg := callee.dlg
+	callee.mu.Unlock()
+	if bDlg == nil {
+		t.Fatal("callee recorded no dialog for the SUBSCRIBE")
+	}
+	notify := bDlg.request("NOTIFY", 0)
+	notify.AddHeader("Max-Forwards", "70")
+	notify.AddHeader("Contact", "<sip:ua@"+callee.addr.String()+">")
+	notify.AddHeader("Event", "presence")
+	notify.AddHeader("Subscription-State", "active;expires=60")
+	notify.SetBody("application/pidf+xml", []byte("<presence/>"))
+	if r := callee.request(t, sb.outside, notify); r.StatusCode != 200 {
+		t.Fatalf("NOTIFY: %d", r.StatusCode)
+	}
+	if n := caller.got("NOTIFY"); n != 1 {
+		t.Errorf("subscriber got %d NOTIFYs, want 1", n)
+	}
+	// A final NOTIFY (terminated) ends the dialog pair.
+	final := bDlg.request("NOTIFY", 0)
+	final.AddHeader("Max-Forwards", "70")
+	final.AddHeader("Event", "presence")
+	final.AddHeader("Subscription-State", "terminated;reason=timeout")
+	if r := callee.request(t, sb.outside, final); r.StatusCode != 200 {
+		t.Fatalf("final NOTIFY: %d", r.StatusCode)
+	}
+	deadline := time.Now().Add(3 * time.Second)
+	for sb.srv.Dialogs() != 0 && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	if n := sb.srv.Dialogs(); n != 0 {
+		t.Errorf("%d dialogs left after the subscription terminated", n)
+	}
+
+	msg := sip.NewRequest("MESSAGE", "sip:4930111@"+sb.inside.String())
+	msg.AddHeader("Max-Forwards", "70")
+	msg.AddHeader("From", "<sip:watcher@127.0.0.10>;tag=m1")
+	msg.AddHeader("To", "<sip:4930111@127.0.0.1>")
+	msg.AddHeader("Call-ID", "msg-1")
+	msg.AddHeader("CSeq", "1 MESSAGE")
+	msg.SetBody("text/plain", []byte("hello"))
+	if r := caller.request(t, sb.inside, msg); r.StatusCode != 200 {
+		t.Fatalf("MESSAGE: %d", r.StatusCode)
+	}
+	if n := callee.got("MESSAGE"); n != 1 {
+		t.Errorf("callee got %d MESSAGEs", n)
 	}
 	sb.checkNoLeaks(t)
 }

@@ -250,6 +250,9 @@ func (c *Call) onRelayedResponse(side mediarelay.Leg, tx *transaction.ServerTx, 
 		from.acks[cs.Seq] = outSeq
 	}
 	_ = tx.Respond(r)
+	if c.kind == "subscription" && req.Method == "SUBSCRIBE" && code < 300 {
+		c.armSubscription(resp) // a refresh (RFC 6665 §4.1.2.1)
+	}
 	if c.kind == "subscription" && req.Method == "NOTIFY" && code < 300 {
 		if st, ok := req.GetHeader("Subscription-State"); ok {
 			if ss, err := sip.ParseSubscriptionState(st); err == nil && ss.State == "terminated" {
