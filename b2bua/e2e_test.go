@@ -211,9 +211,6 @@ func startSBCWith(t *testing.T, policyText string) *testSBC {
 type placeholderTx struct{ TxLayer }
 
 func TestEndToEndScenarios(t *testing.T) {
-	if testing.Short() {
-		t.Skip("SIPp end-to-end scenarios are not short")
-	}
 	cases := []struct {
 		uac, uas string
 		service  string
@@ -261,9 +258,6 @@ func TestEndToEndScenarios(t *testing.T) {
 }
 
 func TestEndToEndFailover(t *testing.T) {
-	if testing.Short() {
-		t.Skip("SIPp end-to-end scenarios are not short")
-	}
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	const calls = 3
@@ -384,9 +378,6 @@ var _ = net.IPv4len
 // the SBC's own media address (never the other side's), and the CDR counts
 // them.
 func TestEndToEndMedia(t *testing.T) {
-	if testing.Short() {
-		t.Skip("SIPp end-to-end scenarios are not short")
-	}
 	const calls = 2
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()

@@ -99,9 +99,6 @@ func digestOK(a sip.Auth, user, pass, method string) bool {
 // the trunk's credentials, and a 302 is followed through the same trunk;
 // the caller only ever sees the 200.
 func TestTrunkAuthAndRedirect(t *testing.T) {
-	if testing.Short() {
-		t.Skip("SIPp end-to-end scenarios are not short")
-	}
 	fc := startFakeCarrier(t)
 	sb := startSBCWith(t, fmt.Sprintf(`
 trunk "pbx" {

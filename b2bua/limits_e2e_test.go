@@ -14,9 +14,6 @@ import (
 // trunk, a second call while the first is up is refused with 503 and
 // Retry-After (RFC 3261 §21.5.4), and the first call is untouched.
 func TestTrunkLimitAnswers503(t *testing.T) {
-	if testing.Short() {
-		t.Skip("SIPp end-to-end scenarios are not short")
-	}
 	calleePort := freePort(t, calleeIP)
 	sb := startSBCWith(t, fmt.Sprintf(`
 trunk "pbx" {

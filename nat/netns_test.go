@@ -122,9 +122,6 @@ func (p *peer) count(method string) int {
 // shortened conntrack timeout, and a request from the SBC still reaches the
 // UA through the cached flow.
 func TestRegisterThroughNAT(t *testing.T) {
-	if testing.Short() {
-		t.Skip("real-time NAT test")
-	}
 	t.Run("keepalives", func(t *testing.T) { registerThroughNAT(t, true) })
 	// The control: without keepalives the 2 s mapping lapses and nothing
 	// from the SBC reaches the UA any more.

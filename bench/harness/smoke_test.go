@@ -19,9 +19,6 @@ import (
 // ramp step of 2 s at 20 cps through it with SIPp: 40 calls, every one
 // answered, set-up times for each, and the daemon's CPU and memory read.
 func TestSmokeSBCStep(t *testing.T) {
-	if testing.Short() {
-		t.Skip("builds and runs the sbc daemon and SIPp")
-	}
 	testenv.LookPath(t, "sipp")
 	root := testenv.RepoRoot(t)
 	dir := t.TempDir()

@@ -109,9 +109,6 @@ func (h *hepReceiver) messages() []string {
 // pcap (read back by tshark) and the HEP feed hold every message, the CDR
 // file a line per call, SIGHUP reloads the policy, SIGTERM drains and exits 0.
 func TestProcessEndToEnd(t *testing.T) {
-	if testing.Short() {
-		t.Skip("builds and runs the daemon")
-	}
 	tshark := testenv.LookPath(t, "tshark")
 	bin := sbcBin(t)
 	dir := t.TempDir()

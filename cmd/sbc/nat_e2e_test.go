@@ -252,9 +252,6 @@ func rtpFlows(t *testing.T, a *nsPeer, aRelay netip.AddrPort, b *nsPeer, bRelay 
 // so an inbound call still arrives. Once with port-preserving masquerade,
 // once with fully-random (symmetric NAT).
 func TestNATEndToEnd(t *testing.T) {
-	if testing.Short() {
-		t.Skip("real-time NAT test")
-	}
 	bin := sbcBin(t)
 	for _, random := range []bool{false, true} {
 		t.Run(map[bool]string{false: "masquerade", true: "fully-random"}[random], func(t *testing.T) {

@@ -265,9 +265,6 @@ func waitFor(t *testing.T, cond func() bool) {
 // SIPp: zero failed calls, then every call, dialog, transaction and media
 // port released, read from the metrics endpoint.
 func TestDaemonLoad(t *testing.T) {
-	if testing.Short() {
-		t.Skip("load run is not short")
-	}
 	calls, rate := 10000, 250.0
 	if n, err := strconv.Atoi(os.Getenv("SBC_LOAD_CALLS")); err == nil && n > 0 {
 		calls = n // a shorter run while investigating

@@ -6,6 +6,7 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
+	"github.com/sbc-project/sbc/internal/testenv"
 	"io"
 	"math/rand/v2"
 	"net"
@@ -491,7 +492,7 @@ func TestSlowPeerIsolated(t *testing.T) {
 
 func TestIPv6AndSeveralListeners(t *testing.T) {
 	if ln, err := net.ListenUDP("udp6", &net.UDPAddr{IP: net.IPv6loopback}); err != nil {
-		t.Skip("no IPv6 loopback")
+		testenv.Missing(t, "IPv6 loopback")
 	} else {
 		ln.Close()
 	}

@@ -3,6 +3,7 @@ package transport_test
 import (
 	"context"
 	"fmt"
+	"github.com/sbc-project/sbc/internal/testenv"
 	"net"
 	"net/netip"
 	"slices"
@@ -132,7 +133,7 @@ func TestFlowSentBy(t *testing.T) {
 		{Interface: "lo", Transport: transport.UDP, Addr: netip.MustParseAddrPort("[::1]:0")},
 	}})
 	if err != nil {
-		t.Skip(err) // no IPv6
+		testenv.Missing(t, "IPv6 loopback ("+err.Error()+")")
 	}
 	defer l.Close()
 	for _, tc := range []struct {
