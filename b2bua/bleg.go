@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/sbc-project/sbc/mediarelay"
-	"github.com/sbc-project/sbc/policy"
 	"github.com/sbc-project/sbc/sip"
 	"github.com/sbc-project/sbc/sip/transaction"
 	"github.com/sbc-project/sbc/sip/transport"
@@ -61,9 +60,7 @@ func (c *Call) stamp(l *callLeg, m *sip.Message, maxForwards int) error {
 		return err
 	}
 	m.PrependHeader("Via", "SIP/2.0/"+l.tr.String()+" "+sb+";branch="+NewBranch()+";rport")
-	if m.Method != "ACK" && m.Method != "CANCEL" || true {
-		m.SetHeader("Max-Forwards", strconv.Itoa(maxForwards))
-	}
+	m.SetHeader("Max-Forwards", strconv.Itoa(maxForwards))
 	return nil
 }
 
@@ -117,7 +114,7 @@ func (c *Call) sendBInvite(at attempt) error {
 		fromUser = c.cdr.Caller
 	}
 	display := ""
-	if from, err := firstNameAddr(c.aReq, "From"); err == nil && from.Display != "" {
+	if from, err := c.aReq.From(); err == nil && from.Display != "" {
 		display = from.Display + " "
 	}
 	fromVal := display + "<sip:" + userAt(fromUser) + ourHost + ">"
@@ -146,10 +143,10 @@ func (c *Call) sendBInvite(at attempt) error {
 	req.AddHeader("Contact", c.ourContact(&c.b))
 	req.AddHeader("Allow", allowMethods)
 	if c.kind == "call" {
-		if hasTag(tokenList(c.aReq, "Supported"), "100rel") || hasTag(tokenList(c.aReq, "Require"), "100rel") {
+		if hasTag(tokens(c.aReq.Supported()), "100rel") || hasTag(tokens(c.aReq.Require()), "100rel") {
 			req.AddHeader("Supported", "100rel")
 		}
-		if hasTag(tokenList(c.aReq, "Require"), "100rel") {
+		if hasTag(tokens(c.aReq.Require()), "100rel") {
 			req.AddHeader("Require", "100rel")
 		}
 	}
@@ -299,7 +296,7 @@ func (c *Call) onBProvisional(resp *sip.Message) {
 		return
 	}
 	c.stopFailTimer() // the trunk has the call; ringing may take long
-	to, _ := firstNameAddr(resp, "To")
+	to, _ := resp.To()
 	if to.Tag() != "" {
 		if err := c.b.dlg.fromResponse(resp); err != nil {
 			c.log.Info("bad provisional from b-leg", "err", err)
@@ -319,10 +316,10 @@ func (c *Call) onBProvisional(resp *sip.Message) {
 	}
 	// RFC 3262: a reliable provisional from B is relayed reliably to a
 	// caller that supports 100rel, and acknowledged by the SBC otherwise.
-	if rs, ok := resp.GetHeader("RSeq"); ok && hasTag(tokenList(resp, "Require"), "100rel") {
+	if rs, ok := resp.GetHeader("RSeq"); ok && hasTag(tokens(resp.Require()), "100rel") {
 		bRSeq, err := sip.ParseRSeq(rs)
 		if err == nil {
-			cs, _ := cseqOf(resp)
+			cs, _ := resp.CSeq()
 			if c.callerSupports100rel() {
 				c.sendReliable(r, rackRef{rseq: bRSeq, cseq: cs.Seq})
 				return
@@ -334,7 +331,7 @@ func (c *Call) onBProvisional(resp *sip.Message) {
 }
 
 func (c *Call) callerSupports100rel() bool {
-	return hasTag(tokenList(c.aReq, "Supported"), "100rel") || hasTag(tokenList(c.aReq, "Require"), "100rel")
+	return hasTag(tokens(c.aReq.Supported()), "100rel") || hasTag(tokens(c.aReq.Require()), "100rel")
 }
 
 // sendReliable sends a reliable provisional on the A leg (RFC 3262 §3) and
@@ -389,13 +386,13 @@ func (c *Call) prackLocally(rseq, cseq uint32) {
 }
 
 func (c *Call) onB2xx(resp *sip.Message) {
-	to, _ := firstNameAddr(resp, "To")
+	to, _ := resp.To()
 	if c.state >= stateAnswered {
 		if to.Tag() == c.b.dlg.remoteTag {
 			// A retransmitted 2xx: our ACK was lost; send it again
 			// (RFC 3261 §13.2.2.4). Before the caller's ACK arrived there is
 			// nothing to send yet: it is relayed end to end.
-			if cs, err := cseqOf(resp); err == nil && c.b.lastACK != nil && c.b.lastACKSeq == cs.Seq {
+			if cs, err := resp.CSeq(); err == nil && c.b.lastACK != nil && c.b.lastACKSeq == cs.Seq {
 				_ = c.sendACK(&c.b, c.b.lastACK)
 			}
 			return
@@ -497,15 +494,11 @@ func containsInt(list []int, v int) bool {
 }
 
 func redirectUser(resp *sip.Message) string {
-	v, ok := resp.GetHeader("Contact")
-	if !ok {
+	cts, err := resp.Contacts()
+	if err != nil || len(cts) == 0 || cts[0].Star {
 		return ""
 	}
-	ct, err := sip.ParseContact(firstElement(v))
-	if err != nil || ct.Star {
-		return ""
-	}
-	return uriUser(ct.URI)
+	return uriUser(cts[0].URI)
 }
 
 // retryWithAuth resends the B-leg INVITE with credentials for the challenge
@@ -556,14 +549,14 @@ func (c *Call) retryWithAuth(resp *sip.Message) error {
 
 // ackAndBye ACKs a 2xx nobody wants and ends that dialog with BYE.
 func (c *Call) ackAndBye(req, resp *sip.Message) {
-	d := uacDialog(mustHeader(req, "Call-ID"), tagOf(req, "From"), "", "", 0)
-	from, _ := firstNameAddr(req, "From")
-	to, _ := firstNameAddr(resp, "To")
+	d := uacDialog(mustHeader(req, "Call-ID"), fromTag(req), "", "", 0)
+	from, _ := req.From()
+	to, _ := resp.To()
 	d.localURI, d.remoteURI = withoutTag(from), withoutTag(to)
 	if err := d.fromResponse(resp); err != nil {
 		return
 	}
-	cs, _ := cseqOf(resp)
+	cs, _ := resp.CSeq()
 	d.localSeq = cs.Seq
 	leg := c.b
 	leg.dlg = d
@@ -580,8 +573,8 @@ func (c *Call) ackAndBye(req, resp *sip.Message) {
 
 func mustHeader(m *sip.Message, name string) string { v, _ := m.GetHeader(name); return v }
 
-func tagOf(m *sip.Message, name string) string {
-	na, err := firstNameAddr(m, name)
+func fromTag(m *sip.Message) string {
+	na, err := m.From()
 	if err != nil {
 		return ""
 	}
@@ -593,7 +586,7 @@ func tagOf(m *sip.Message, name string) string {
 func (c *Call) nextHop(l *callLeg, req *sip.Message) (transport.Target, error) {
 	uri := req.RequestURI
 	if v, ok := req.GetHeader("Route"); ok {
-		if u, err := routeURI(firstElement(v)); err == nil {
+		if u, err := routeURI(firstRoute(v)); err == nil {
 			uri = u.String()
 		}
 	}
@@ -649,8 +642,6 @@ func (c *Call) sendACK(l *callLeg, ack *sip.Message) error {
 	_, err = c.s.cfg.Tx.Send(context.Background(), ack, t)
 	return err
 }
-
-var _ = policy.KindAccess
 
 // peerTarget is the address a NATed leg's packets came from (RFC 3581).
 func (c *Call) peerTarget(l *callLeg) transport.Target {

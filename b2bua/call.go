@@ -236,9 +236,9 @@ func (s *Server) newDialogPair(tx *transaction.ServerTx, req *sip.Message, kind 
 		s.respond(tx, 416, "") // RFC 3261 §8.2.2.1
 		return
 	}
-	from, err1 := firstNameAddr(req, "From")
-	to, err2 := firstNameAddr(req, "To")
-	cs, err3 := cseqOf(req)
+	from, err1 := req.From()
+	to, err2 := req.To()
+	cs, err3 := req.CSeq()
 	if err := errors.Join(err1, err2, err3); err != nil {
 		s.respond(tx, 400, "Bad Request")
 		return
@@ -378,7 +378,7 @@ func isSDP(ct string) bool {
 // support (RFC 3261 §8.2.2.3).
 func unsupportedRequire(req *sip.Message) []string {
 	var bad []string
-	for _, t := range tokenList(req, "Require") {
+	for _, t := range tokens(req.Require()) {
 		if !hasTag(supportedByUs, t) {
 			bad = append(bad, t)
 		}

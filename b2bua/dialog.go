@@ -38,15 +38,15 @@ type dialog struct {
 // uasDialog builds the A-leg dialog from the INVITE (or other
 // dialog-creating request) the SBC answers, RFC 3261 §12.1.1.
 func uasDialog(req *sip.Message, localTag string) (*dialog, error) {
-	from, err := firstNameAddr(req, "From")
+	from, err := req.From()
 	if err != nil {
 		return nil, err
 	}
-	to, err := firstNameAddr(req, "To")
+	to, err := req.To()
 	if err != nil {
 		return nil, err
 	}
-	cseq, err := cseqOf(req)
+	cseq, err := req.CSeq()
 	if err != nil {
 		return nil, err
 	}
@@ -88,7 +88,7 @@ func uacDialog(callID, localTag, localURI, remoteURI string, seq uint32) *dialog
 // the route set is the Record-Route in reverse order. For an early dialog
 // the 2xx recomputes them (§13.2.2.4).
 func (d *dialog) fromResponse(resp *sip.Message) error {
-	to, err := firstNameAddr(resp, "To")
+	to, err := resp.To()
 	if err != nil {
 		return err
 	}
@@ -103,14 +103,14 @@ func (d *dialog) fromResponse(resp *sip.Message) error {
 // refreshTarget takes the remote target from the message's Contact when it
 // has one (RFC 3261 §12.2.1.2 and §12.2.2: target refresh).
 func (d *dialog) refreshTarget(m *sip.Message) error {
-	v, ok := m.GetHeader("Contact")
-	if !ok {
+	if m.HeaderCount("Contact") == 0 {
 		return nil
 	}
-	c, err := sip.ParseContact(firstElement(v))
-	if err != nil {
+	cts, err := m.Contacts()
+	if err != nil || len(cts) == 0 {
 		return fmt.Errorf("b2bua: Contact: %w", err)
 	}
+	c := cts[0]
 	if c.Star {
 		return fmt.Errorf("b2bua: Contact: '*' is not a target")
 	}
@@ -125,7 +125,7 @@ func (d *dialog) checkRemoteSeq(req *sip.Message) (ok bool) {
 	if req.Method == "ACK" || req.Method == "CANCEL" {
 		return true
 	}
-	c, err := cseqOf(req)
+	c, err := req.CSeq()
 	if err != nil {
 		return false
 	}
@@ -197,30 +197,6 @@ func withoutTag(na sip.NameAddr) string {
 	return na.String()
 }
 
-func firstNameAddr(m *sip.Message, name string) (sip.NameAddr, error) {
-	v, ok := m.GetHeader(name)
-	if !ok {
-		return sip.NameAddr{}, fmt.Errorf("b2bua: missing %s", name)
-	}
-	na, err := sip.ParseNameAddr(v)
-	if err != nil {
-		return sip.NameAddr{}, fmt.Errorf("b2bua: %s: %w", name, err)
-	}
-	return na, nil
-}
-
-func cseqOf(m *sip.Message) (sip.CSeq, error) {
-	v, ok := m.GetHeader("CSeq")
-	if !ok {
-		return sip.CSeq{}, fmt.Errorf("b2bua: missing CSeq")
-	}
-	c, err := sip.ParseCSeq(v)
-	if err != nil {
-		return sip.CSeq{}, fmt.Errorf("b2bua: CSeq: %w", err)
-	}
-	return c, nil
-}
-
 // routeValues returns every element of every line of the named header, in
 // order or reversed.
 func routeValues(m *sip.Message, name string, reverse bool) ([]string, error) {
@@ -240,7 +216,8 @@ func routeValues(m *sip.Message, name string, reverse bool) ([]string, error) {
 	return out, nil
 }
 
-func firstElement(v string) string {
+// firstRoute is the first entry of a Route header value.
+func firstRoute(v string) string {
 	elems, err := sip.SplitList(nil, v)
 	if err != nil || len(elems) == 0 {
 		return v

@@ -109,14 +109,9 @@ const allowMethods = "INVITE, ACK, BYE, CANCEL, OPTIONS, PRACK, UPDATE, INFO, ME
 // across the legs (RFC 3262 100rel, RFC 3891 replaces is mapped per leg).
 var supportedByUs = []string{"100rel"}
 
-// tokenList returns the option tags of every line of a token-list header.
-func tokenList(m *sip.Message, name string) []string {
-	var out []string
-	for line := range m.HeaderLines(name) {
-		out, _ = sip.ParseTokenList(out, line)
-	}
-	return out
-}
+// tokens drops the error of a typed token-list accessor (m.Require(),
+// m.Supported()): a malformed list offers no option tag.
+func tokens(list []string, _ error) []string { return list }
 
 func hasTag(list []string, tag string) bool {
 	for _, t := range list {

@@ -70,7 +70,7 @@ func identityHeaders(req *sip.Message, src, dst *policy.Trunk) (pai []string, pr
 }
 
 func angle(uri string) string {
-	if strings.HasPrefix(uri, "<") || strings.Contains(uri, "<") {
+	if strings.Contains(uri, "<") {
 		return uri
 	}
 	return "<" + uri + ">"

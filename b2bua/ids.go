@@ -3,6 +3,7 @@ package b2bua
 import (
 	"crypto/rand"
 	"encoding/base32"
+	"github.com/sbc-project/sbc/sip"
 )
 
 // Identifiers the SBC mints for the legs it originates. They are random and
@@ -14,9 +15,6 @@ import (
 // idEncoding is lowercase base32 without padding: only characters of the
 // RFC 3261 "word" and "token" rules, so IDs are valid in every position.
 var idEncoding = base32.NewEncoding("abcdefghijklmnopqrstuvwxyz234567").WithPadding(base32.NoPadding)
-
-// BranchCookie is the RFC 3261 §8.1.1.7 magic cookie every branch starts with.
-const BranchCookie = "z9hG4bK"
 
 func randomID(n int, prefix string) string {
 	var raw [20]byte
@@ -36,4 +34,4 @@ func NewCallID() string { return randomID(15, "") }
 func NewTag() string { return randomID(10, "") }
 
 // NewBranch returns a fresh Via branch with the RFC 3261 magic cookie.
-func NewBranch() string { return randomID(10, BranchCookie) }
+func NewBranch() string { return randomID(10, sip.BranchMagic) }

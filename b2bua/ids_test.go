@@ -3,6 +3,8 @@ package b2bua
 import (
 	"strings"
 	"testing"
+
+	"github.com/sbc-project/sbc/sip"
 )
 
 func TestIDsAreUniqueAndWellFormed(t *testing.T) {
@@ -14,7 +16,7 @@ func TestIDsAreUniqueAndWellFormed(t *testing.T) {
 				t.Fatalf("duplicate id %q after %d rounds", id, i)
 			}
 			seen[id] = true
-			for _, c := range strings.TrimPrefix(id, BranchCookie) {
+			for _, c := range strings.TrimPrefix(id, sip.BranchMagic) {
 				if !(c >= 'a' && c <= 'z' || c >= '2' && c <= '7') {
 					t.Fatalf("id %q has character %q outside the token alphabet", id, c)
 				}

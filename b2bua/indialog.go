@@ -2,12 +2,12 @@ package b2bua
 
 import (
 	"errors"
+	"slices"
 	"strconv"
 
 	"github.com/sbc-project/sbc/mediarelay"
 	"github.com/sbc-project/sbc/sip"
 	"github.com/sbc-project/sbc/sip/transaction"
-	"github.com/sbc-project/sbc/sip/transport"
 )
 
 func (c *Call) leg(side mediarelay.Leg) (from, to *callLeg) {
@@ -36,7 +36,7 @@ func (c *Call) onCancel(invite *transaction.ServerTx, _ *sip.Message) {
 // the answer when the B leg made a late offer in its 2xx.
 func (c *Call) onACK(side mediarelay.Leg, ack *sip.Message) {
 	from, to := c.leg(side)
-	cs, err := cseqOf(ack)
+	cs, err := ack.CSeq()
 	if err != nil || c.state == stateEnded {
 		return
 	}
@@ -114,7 +114,7 @@ func (c *Call) onRequest(side mediarelay.Leg, tx *transaction.ServerTx, req *sip
 	if from.dlg.remoteTag == "" {
 		// A NOTIFY may arrive before the 2xx of its SUBSCRIBE (RFC 6665
 		// §4.1.2.4): it creates the dialog on this leg.
-		if f, err := firstNameAddr(req, "From"); err == nil {
+		if f, err := req.From(); err == nil {
 			from.dlg.remoteTag = f.Tag()
 		}
 	}
@@ -221,9 +221,6 @@ func (c *Call) onRelayedResponse(side mediarelay.Leg, tx *transaction.ServerTx, 
 	if resp.StatusCode == 100 {
 		return
 	}
-	if resp.StatusCode >= 300 && req.Method == "INVITE" && offered {
-		// RFC 3264 §8: a rejected re-INVITE leaves the session as it was.
-	}
 	r := tx.NewResponse(resp.StatusCode, resp.Reason)
 	code := resp.StatusCode
 	if code < 300 && targetRefresh(req.Method) {
@@ -243,7 +240,7 @@ func (c *Call) onRelayedResponse(side mediarelay.Leg, tx *transaction.ServerTx, 
 		c.log.Info("response SDP not relayable", "err", err)
 	}
 	if code >= 200 && code < 300 && req.Method == "INVITE" {
-		cs, _ := cseqOf(req)
+		cs, _ := req.CSeq()
 		if from.acks == nil {
 			from.acks = make(map[uint32]uint32)
 		}
@@ -268,8 +265,7 @@ func (c *Call) onRelayedResponse(side mediarelay.Leg, tx *transaction.ServerTx, 
 // sent on the other leg.
 func (c *Call) onBye(side mediarelay.Leg, tx *transaction.ServerTx, req *sip.Message) {
 	_ = tx.Respond(tx.NewResponse(200, ""))
-	from, to := c.leg(side)
-	_ = from
+	_, to := c.leg(side)
 	if c.state < stateAnswered {
 		// A BYE on an early dialog (RFC 3261 §15): the B leg ended it, or the
 		// caller gave up: cancel whatever is pending.
@@ -282,7 +278,7 @@ func (c *Call) onBye(side mediarelay.Leg, tx *transaction.ServerTx, req *sip.Mes
 		c.finish(487, "Request Terminated", sideName(side))
 		return
 	}
-	c.sendBye(to, req)
+	c.sendBye(to, slices.Collect(req.HeaderLines("Reason"))...)
 	c.cdr.Disposition = "answered"
 	c.finish(200, "", sideName(side))
 }
@@ -294,9 +290,9 @@ func sideName(side mediarelay.Leg) string {
 	return "callee"
 }
 
-// sendBye sends a BYE on leg l, with the Reason of the BYE that caused it
-// (RFC 3326) when there is one.
-func (c *Call) sendBye(l *callLeg, cause *sip.Message) {
+// sendBye sends a BYE on leg l carrying the given Reason values (RFC 3326):
+// those of the BYE that caused it, or the SBC's own.
+func (c *Call) sendBye(l *callLeg, reasons ...string) {
 	if l.dlg == nil || l.dlg.remoteTag == "" {
 		return
 	}
@@ -304,10 +300,8 @@ func (c *Call) sendBye(l *callLeg, cause *sip.Message) {
 	if c.stamp(l, bye, 70) != nil {
 		return
 	}
-	if cause != nil {
-		for v := range cause.HeaderLines("Reason") {
-			bye.AddHeader("Reason", v)
-		}
+	for _, v := range reasons {
+		bye.AddHeader("Reason", v)
 	}
 	_, _ = c.sendOn(l, bye, func(*transaction.ClientTx, *sip.Message, error) {})
 }
@@ -381,8 +375,7 @@ func (c *Call) hangup(by string, code int, reason string) {
 	if c.state == stateEnded {
 		return
 	}
-	cause := sip.NewRequest("BYE", "sip:x")
-	cause.AddHeader("Reason", `SIP;cause=`+strconv.Itoa(max(code, 200))+`;text="`+reason+`"`)
+	cause := `SIP;cause=` + strconv.Itoa(max(code, 200)) + `;text=` + sip.Quote(reason)
 	if c.state >= stateAnswered {
 		c.sendBye(&c.a, cause)
 		c.sendBye(&c.b, cause)
@@ -485,8 +478,6 @@ func (c *Call) finish(code int, reason, by string) {
 		c.s.idleOnce.Do(func() { close(c.s.idle) })
 	}
 }
-
-var _ = transport.UDP
 
 // compact drops what only the call's setup needed once both legs are
 // confirmed: the initial requests and their transactions (which hold their

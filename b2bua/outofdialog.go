@@ -3,7 +3,6 @@ package b2bua
 import (
 	"context"
 	"net/netip"
-	"strconv"
 	"strings"
 
 	"github.com/sbc-project/sbc/mediarelay"
@@ -65,8 +64,8 @@ func (s *Server) relayTransaction(tx *transaction.ServerTx, req *sip.Message) {
 		s.respond(tx, 400, "")
 		return
 	}
-	from, err1 := firstNameAddr(req, "From")
-	to, err2 := firstNameAddr(req, "To")
+	from, err1 := req.From()
+	to, err2 := req.To()
 	if err1 != nil || err2 != nil {
 		s.respond(tx, 400, "")
 		return
@@ -191,5 +190,3 @@ func (c *Call) onRelayedTx(tx *transaction.ServerTx, resp *sip.Message, err erro
 	}
 	_ = tx.Respond(r)
 }
-
-var _ = strconv.Itoa

@@ -231,7 +231,7 @@ var ErrNoCall = errors.New("b2bua: no such call")
 
 // HandleRequest receives every new server transaction (RFC 3261 §17.2).
 func (s *Server) HandleRequest(tx *transaction.ServerTx, req *sip.Message) {
-	to, err := firstNameAddr(req, "To")
+	to, err := req.To()
 	if err != nil {
 		s.respond(tx, 400, "Bad Request (To)")
 		return
@@ -292,7 +292,7 @@ func (s *Server) options(tx *transaction.ServerTx, req *sip.Message) {
 // onACK receives ACKs for 2xx (end to end, RFC 3261 §13.3.1.4): relayed to
 // the other leg of the call.
 func (s *Server) onACK(_ *transaction.ServerTx, in transport.Inbound) {
-	to, err := firstNameAddr(in.Msg, "To")
+	to, err := in.Msg.To()
 	if err != nil {
 		return
 	}
@@ -341,11 +341,11 @@ func (s *Server) onStray(in transport.Inbound) {
 	if m.StatusCode < 200 || m.StatusCode >= 300 {
 		return
 	}
-	cs, err := cseqOf(m)
+	cs, err := m.CSeq()
 	if err != nil || cs.Method != "INVITE" {
 		return
 	}
-	from, err := firstNameAddr(m, "From")
+	from, err := m.From()
 	if err != nil {
 		return
 	}

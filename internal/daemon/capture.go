@@ -12,7 +12,6 @@ import (
 	"github.com/sbc-project/sbc/b2bua"
 	"github.com/sbc-project/sbc/capture"
 	"github.com/sbc-project/sbc/cdrpost"
-	"github.com/sbc-project/sbc/policy"
 	"github.com/sbc-project/sbc/sip/transport"
 )
 
@@ -118,5 +117,3 @@ func (s cdrSinks) close(ctx context.Context) error {
 	}
 	return errors.Join(errs...)
 }
-
-var _ = policy.KindAccess

@@ -143,9 +143,7 @@ func Run(ctx context.Context, opts Options) error {
 	watchDone := make(chan struct{})
 	go func() {
 		defer close(watchDone)
-		files := d.store.Files()
 		_ = d.store.Watch(wctx, opts.Reload, time.Second, d.onReload)
-		_ = files
 	}()
 	select {
 	case <-ctx.Done():
@@ -437,7 +435,10 @@ func (o observer) CallAnswered(trunk string, setup time.Duration) {
 	o.m.CallAnswered(trunk, setup)
 }
 func (o observer) CallFailed(trunk string, code int) { o.m.CallFailed(trunk, code) }
-func (o observer) CallEnded(c *b2bua.CDR)            { o.m.CallEnded(c.FromTrunk) }
+func (o observer) CallEnded(c *b2bua.CDR) {
+	o.m.CallEnded(c.FromTrunk)
+	o.d.media.add(o.d.store.Current(), c)
+}
 
 type calls struct{ s *b2bua.Server }
 
