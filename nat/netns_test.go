@@ -2,11 +2,7 @@ package nat_test
 
 import (
 	"errors"
-	"net"
 	"net/netip"
-	"strconv"
-	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -17,103 +13,6 @@ import (
 	"github.com/sbc-project/sbc/sip/transaction"
 	"github.com/sbc-project/sbc/sip/transport"
 )
-
-// peer is a SIP endpoint on a plain UDP socket inside a namespace: the UA
-// behind the NAT or the registrar on the carrier side. It answers every
-// request with 200 (echoing Contacts with expires for REGISTER) and keeps
-// what it received.
-type peer struct {
-	c    *net.UDPConn
-	mu   sync.Mutex
-	got  []*sip.Message
-	from []netip.AddrPort
-	done chan struct{}
-}
-
-func newPeer(t *testing.T, tp *netnstest.Topology, role string, addr netip.AddrPort, answer bool) *peer {
-	t.Helper()
-	p := &peer{done: make(chan struct{})}
-	err := tp.Do(role, func() error {
-		var err error
-		p.c, err = net.ListenUDP("udp", net.UDPAddrFromAddrPort(addr))
-		return err
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	go p.loop(answer) // owner: the test; exit: Close in Cleanup
-	t.Cleanup(func() { p.c.Close(); <-p.done })
-	return p
-}
-
-func (p *peer) loop(answer bool) {
-	defer close(p.done)
-	buf := make([]byte, 65535)
-	for {
-		n, from, err := p.c.ReadFromUDPAddrPort(buf)
-		if err != nil {
-			return
-		}
-		m, err := sip.Parse(buf[:n])
-		if err != nil {
-			continue
-		}
-		p.mu.Lock()
-		p.got = append(p.got, m)
-		p.from = append(p.from, from)
-		p.mu.Unlock()
-		if !answer || !m.IsRequest() {
-			continue
-		}
-		r := sip.NewResponse(m, 200, "")
-		if to, ok := m.GetHeader("To"); ok && !strings.Contains(to, "tag=") {
-			r.SetHeader("To", to+";tag=peer")
-		}
-		if m.Method == "REGISTER" {
-			cts, _ := m.Contacts()
-			for _, c := range cts {
-				e, _ := c.Expires()
-				r.AddHeader("Contact", "<"+c.URI.String()+">;expires="+strconv.Itoa(int(e)))
-			}
-		}
-		// Symmetric response (RFC 3581): back to where it came from.
-		p.c.WriteToUDPAddrPort(r.AppendTo(nil), from)
-	}
-}
-
-// wait returns the first message received after skip that satisfies ok.
-func (p *peer) wait(t *testing.T, ok func(*sip.Message) bool) (*sip.Message, netip.AddrPort) {
-	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for time.Now().Before(deadline) {
-		p.mu.Lock()
-		for i, m := range p.got {
-			if ok(m) {
-				from := p.from[i]
-				p.got = append(p.got[:i:i], p.got[i+1:]...)
-				p.from = append(p.from[:i:i], p.from[i+1:]...)
-				p.mu.Unlock()
-				return m, from
-			}
-		}
-		p.mu.Unlock()
-		time.Sleep(10 * time.Millisecond)
-	}
-	t.Fatal("timed out waiting for a message")
-	return nil, netip.AddrPort{}
-}
-
-func (p *peer) count(method string) int {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	n := 0
-	for _, m := range p.got {
-		if m.Method == method {
-			n++
-		}
-	}
-	return n
-}
 
 // TestRegisterThroughNAT runs the registration relay over real sockets
 // through a masquerading NAT in network namespaces: the REGISTER reaches
@@ -199,18 +98,18 @@ trunk "phones" {
 	t.Cleanup(func() { m.Close(); layer.Close() })
 	reg.SetTx(m, layer)
 
-	registrar := newPeer(t, tp, netnstest.Carrier, regAddr, true)
-	ua := newPeer(t, tp, netnstest.UA, uaAddr, true)
+	registrar := tp.NewPeer(t, netnstest.Carrier, "registrar", regAddr)
+	ua := tp.NewPeer(t, netnstest.UA, "ua", uaAddr)
 
 	register := "REGISTER sip:example.com SIP/2.0\r\n" +
 		"Via: SIP/2.0/UDP " + uaAddr.String() + ";branch=z9hG4bKnat1;rport\r\n" +
 		"Max-Forwards: 70\r\nFrom: <sip:alice@example.com>;tag=a1\r\nTo: <sip:alice@example.com>\r\n" +
 		"Call-ID: nat-test-1\r\nCSeq: 1 REGISTER\r\nContact: <sip:alice@" + uaAddr.String() + ">\r\n" +
 		"Expires: 3600\r\nContent-Length: 0\r\n\r\n"
-	if _, err := ua.c.WriteToUDPAddrPort([]byte(register), outside); err != nil {
+	if _, err := ua.Conn.WriteToUDPAddrPort([]byte(register), outside); err != nil {
 		t.Fatal(err)
 	}
-	up, from := registrar.wait(t, func(m *sip.Message) bool { return m.Method == "REGISTER" })
+	up, from := registrar.Wait(t, "a message", func(m *sip.Message) bool { return m.Method == "REGISTER" })
 	if from.Addr() != netnstest.SBCInsideAddr {
 		t.Errorf("registrar saw the REGISTER from %v", from)
 	}
@@ -221,7 +120,7 @@ trunk "phones" {
 	if e, _ := ct[0].Expires(); e != 600 {
 		t.Errorf("registrar expiry %d, want 600", e)
 	}
-	ok, _ := ua.wait(t, func(m *sip.Message) bool { return m.StatusCode == 200 })
+	ok, _ := ua.Wait(t, "a message", func(m *sip.Message) bool { return m.StatusCode == 200 })
 	cts, _ := ok.Contacts()
 	if len(cts) != 1 {
 		t.Fatalf("UA's 200 Contacts %v", cts)
@@ -255,17 +154,17 @@ trunk "phones" {
 		t.Fatal(err)
 	}
 	time.Sleep(time.Second)
-	if n := ua.count("MESSAGE"); keepalive && n != 1 || !keepalive && n != 0 {
+	if n := ua.Count("MESSAGE"); keepalive && n != 1 || !keepalive && n != 0 {
 		t.Errorf("keepalives %v: the UA got %d requests from the SBC", keepalive, n)
 	}
 	if !keepalive {
-		if n := ua.count("OPTIONS"); n != 0 {
+		if n := ua.Count("OPTIONS"); n != 0 {
 			t.Errorf("%d keepalives without a keepalive block", n)
 		}
 		return
 	}
-	ua.wait(t, func(m *sip.Message) bool { return m.Method == "MESSAGE" })
-	if n := ua.count("OPTIONS"); n < 3 {
+	ua.Wait(t, "a message", func(m *sip.Message) bool { return m.Method == "MESSAGE" })
+	if n := ua.Count("OPTIONS"); n < 3 {
 		t.Errorf("UA got %d keepalives in 5 s, want about 5", n)
 	}
 	// A request from the SBC on the cached flow still reaches the UA (with
