@@ -532,3 +532,40 @@ func TestHealthCountsCallsWithoutChecker(t *testing.T) {
 		t.Fatalf("%v %+v", err, h)
 	}
 }
+
+// TestProfiling: /debug/pprof/ exists only when Profiling is set, and sits
+// behind the token like every other endpoint.
+func TestProfiling(t *testing.T) {
+	for _, on := range []bool{false, true} {
+		s, err := New(Config{Profiling: on, Token: "t0k"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ts := httptest.NewServer(s.Handler())
+		get := func(path, token string) int {
+			req, _ := http.NewRequest("GET", ts.URL+path, nil)
+			if token != "" {
+				req.Header.Set("Authorization", "Bearer "+token)
+			}
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			return resp.StatusCode
+		}
+		want := 404
+		if on {
+			want = 200
+		}
+		for _, p := range []string{"/debug/pprof/", "/debug/pprof/heap", "/debug/pprof/goroutine?debug=1"} {
+			if got := get(p, "t0k"); got != want {
+				t.Errorf("profiling=%v GET %s: %d, want %d", on, p, got, want)
+			}
+			if got := get(p, ""); got != 401 {
+				t.Errorf("profiling=%v GET %s without token: %d, want 401", on, p, got)
+			}
+		}
+		ts.Close()
+	}
+}

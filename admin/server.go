@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"net/netip"
 	"slices"
 	"strings"
@@ -34,6 +35,10 @@ type Config struct {
 	Token string
 	// AllowInsecure permits a non-loopback Addr without a Token.
 	AllowInsecure bool
+	// Profiling serves the Go runtime profiles (net/http/pprof) under
+	// /debug/pprof/, behind the same Token: CPU, heap, allocations and
+	// goroutines of a live daemon, for diagnosing load problems.
+	Profiling bool
 
 	Metrics       http.Handler // served at /metrics
 	Calls         Calls
@@ -138,6 +143,13 @@ func (s *Server) routes() http.Handler {
 			w.Header().Set("Allow", allowed)
 			writeJSON(w, http.StatusMethodNotAllowed, ErrorBody{Error: r.Method + " not allowed on " + r.URL.Path})
 		})
+	}
+	if s.cfg.Profiling {
+		mux.HandleFunc("GET /debug/pprof/", pprof.Index)
+		mux.HandleFunc("GET /debug/pprof/cmdline", pprof.Cmdline)
+		mux.HandleFunc("GET /debug/pprof/profile", pprof.Profile)
+		mux.HandleFunc("GET /debug/pprof/symbol", pprof.Symbol)
+		mux.HandleFunc("GET /debug/pprof/trace", pprof.Trace)
 	}
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusNotFound, ErrorBody{Error: "no such endpoint: " + r.URL.Path})

@@ -83,6 +83,9 @@ type Media struct {
 type Admin struct {
 	Listen string // "" disables it
 	Token  string
+	// Pprof serves the Go runtime profiles under /debug/pprof/ (behind
+	// Token) for diagnosing load problems; off by default.
+	Pprof bool
 }
 
 // Log is the logging set-up.
@@ -217,6 +220,7 @@ type rawMediaCfg struct {
 type rawAdmin struct {
 	Listen *hcl.Attribute `hcl:"listen,optional"`
 	Token  *hcl.Attribute `hcl:"token,optional"`
+	Pprof  *hcl.Attribute `hcl:"pprof,optional"`
 }
 
 type rawLog struct {
@@ -371,6 +375,8 @@ func build(raws []rawFile, files []string) (*Config, hcl.Diagnostics) {
 				}
 			}
 			c.Admin.Token, d = hclutil.String(a.Token, nil, "")
+			diags = append(diags, d...)
+			c.Admin.Pprof, d = hclutil.Bool(a.Pprof, nil, false)
 			diags = append(diags, d...)
 		}
 		if l := r.Log; l != nil {

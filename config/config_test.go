@@ -76,6 +76,7 @@ media {
 admin {
   listen = "127.0.0.1:9061"
   token  = "s3cret"
+  pprof  = true
 }
 log {
   level  = "debug"
@@ -111,7 +112,7 @@ drain_timeout = "2m"
 	if c.SIP.T1 != 250*time.Millisecond || c.SIP.MaxMessageSize != 8192 || c.Media.Timeout != 45*time.Second {
 		t.Errorf("sip/media %+v %+v", c.SIP, c.Media)
 	}
-	if c.Log.Format != "json" || c.Log.Level.String() != "DEBUG" || c.Admin.Token != "s3cret" {
+	if c.Log.Format != "json" || c.Log.Level.String() != "DEBUG" || c.Admin.Token != "s3cret" || !c.Admin.Pprof {
 		t.Errorf("log/admin %+v %+v", c.Log, c.Admin)
 	}
 	if c.Capture.SampleN != 10 || c.Capture.HEP != "127.0.0.1:9060" || c.CDR.URL == "" {

@@ -128,6 +128,7 @@ func options(cfg *config.Config, log *slog.Logger) (daemon.Options, error) {
 		PolicyFiles:        cfg.PolicyFiles,
 		AdminAddr:          cfg.Admin.Listen,
 		AdminToken:         cfg.Admin.Token,
+		AdminPprof:         cfg.Admin.Pprof,
 		CDRFile:            cfg.CDR.File,
 		CDRMaxBytes:        cfg.CDR.MaxBytes,
 		CDRURL:             cfg.CDR.URL,

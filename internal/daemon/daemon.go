@@ -64,6 +64,8 @@ type Options struct {
 	// requires a bearer token.
 	AdminAddr  string
 	AdminToken string
+	// AdminPprof serves /debug/pprof/ on the admin listener.
+	AdminPprof bool
 	// CDRFile receives one JSON line per call (empty: none), rotated at
 	// CDRMaxBytes.
 	CDRFile     string
@@ -267,7 +269,7 @@ func start(opts Options) (_ *Daemon, err error) {
 	_ = d.met.AddCounterFunc("sbc_sip_retransmissions_timer_total", "Requests and responses sent again by transaction timers (RFC 3261 §17).",
 		func() float64 { return float64(d.mgr.Stats().Retransmits) })
 	if opts.AdminAddr != "" {
-		d.adm, err = admin.New(admin.Config{Addr: opts.AdminAddr, Token: opts.AdminToken, Metrics: d.met.Handler(),
+		d.adm, err = admin.New(admin.Config{Addr: opts.AdminAddr, Token: opts.AdminToken, Profiling: opts.AdminPprof, Metrics: d.met.Handler(),
 			Calls: calls{d.srv}, Registrations: registrations{d.reg}, Reloader: reloader{d}, Drainer: drainer{d}, Health: health{d},
 			Version: opts.Version, Logger: log})
 		if err != nil {
