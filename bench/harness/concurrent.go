@@ -57,7 +57,7 @@ func HoldConcurrent(ctx context.Context, r *Runner, sbc *SBC, o ConcurrentOption
 	}
 	uas, err := r.Start(ctx, sipptest.Config{Role: sipptest.UAS, Scenario: filepath.Join(r.Scenarios, "uas-load.xml"),
 		Local: o.Callee, Calls: c.Target, Timeout: timeout, Dir: filepath.Join(o.Dir, "concurrent", "uas"),
-		RecvTimeout: hold + 30*time.Second})
+		RecvTimeout: hold + 30*time.Second, ExtraArgs: SIPpBuffers})
 	if err != nil {
 		c.Error = err.Error()
 		return c
@@ -65,7 +65,7 @@ func HoldConcurrent(ctx context.Context, r *Runner, sbc *SBC, o ConcurrentOption
 	uac, err := r.Start(ctx, sipptest.Config{Role: sipptest.UAC, Scenario: filepath.Join(r.Scenarios, "uac-load.xml"),
 		Local: netip.AddrPortFrom(o.Caller, 0), Remote: sbc.Addr(), Calls: c.Target, Rate: o.Rate,
 		MaxConcurrent: c.Target, CallDuration: hold, Timeout: timeout, Service: "4930123",
-		Dir: filepath.Join(o.Dir, "concurrent", "uac")})
+		Dir: filepath.Join(o.Dir, "concurrent", "uac"), ExtraArgs: SIPpBuffers})
 	if err != nil {
 		uas.Stop()
 		c.Error = err.Error()

@@ -134,7 +134,7 @@ func (r *Report) Markdown() string {
 		r.Env.Host, r.Env.CPUs, r.Env.CPU, r.Env.Kernel, r.Env.LoadBefore)
 	w("- SIPp %s (caller `uac-load.xml`, callee `uas-load.xml` from `scripts/sipp/`: INVITE/100/180/200/ACK, hold, BYE/200; "+
 		"ACK and BYE routed by the route set), Kamailio %s, SBC at %s.\n", r.Env.SIPp, r.Env.Kamailio, r.Env.SBCCommit)
-	w("- Everything on loopback (127.0.9.x), SIPp, the system under test and the harness sharing the same cores.\n")
+	w("- Everything on loopback (127.0.9.x), SIPp, the system under test and the harness sharing the same cores; SIPp's socket buffers are 4 MiB (`-buff_size`) for every system.\n")
 	w("- Mode %s: steps of %v at each rate, calls held %v; a step passes with **zero failed calls and p99 set-up "+
 		"(SIPp response time INVITE→200) under %v**. The result of a system is its highest passing rate.\n",
 		r.Mode, r.Step, r.Hold, r.MaxP99)

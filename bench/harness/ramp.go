@@ -108,7 +108,7 @@ func RunStep(ctx context.Context, r *Runner, sys System, o RampOptions, rate flo
 	ctx, cancel := context.WithTimeout(ctx, timeout+20*time.Second)
 	defer cancel()
 	uas, err := r.Start(ctx, sipptest.Config{Role: sipptest.UAS, Scenario: filepath.Join(r.Scenarios, "uas-load.xml"),
-		Local: o.Callee, Calls: calls, Timeout: timeout, Dir: filepath.Join(dir, "uas")})
+		Local: o.Callee, Calls: calls, Timeout: timeout, Dir: filepath.Join(dir, "uas"), ExtraArgs: SIPpBuffers})
 	if err != nil {
 		s.Error = err.Error()
 		return s
@@ -124,7 +124,7 @@ func RunStep(ctx context.Context, r *Runner, sys System, o RampOptions, rate flo
 	uac, err := r.Start(ctx, sipptest.Config{Role: sipptest.UAC, Scenario: filepath.Join(r.Scenarios, "uac-load.xml"),
 		Local: netip.AddrPortFrom(o.Caller, 0), Remote: sys.Addr(), Calls: calls, Rate: rate,
 		CallDuration: o.Hold, Timeout: timeout, TraceRTT: true, RecvTimeout: o.Hold + 5*time.Second, Service: "4930123",
-		Dir: filepath.Join(dir, "uac")})
+		Dir: filepath.Join(dir, "uac"), ExtraArgs: SIPpBuffers})
 	if err != nil {
 		uas.Stop()
 		s.Error = err.Error()

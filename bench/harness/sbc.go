@@ -68,6 +68,7 @@ interface "outside" {
 }
 admin {
   listen = "%s"
+  pprof  = true # go tool pprof http://<admin>/debug/pprof/heap during a step
 }
 log {
   level  = "%s"
