@@ -24,7 +24,11 @@
 // route's next trunk (408, 5xx, timeouts, or the route's own codes); 3xx
 // responses are followed through the same trunk; 401/407 are answered with
 // the trunk's credentials (digest.go) or relayed to the caller; trunk limits
-// refuse calls with 503 and Retry-After (limits.go). Out-of-dialog OPTIONS to
+// refuse calls with 503 and Retry-After (limits.go), and so does overload
+// control: an out-of-dialog request that waited in the receive queue longer
+// than Config.MaxQueueDelay (the transport's kernel receive timestamp) is
+// refused before any work is done for it, while in-dialog traffic is always
+// served, so a load beyond capacity is shed instead of collapsing the SBC. Out-of-dialog OPTIONS to
 // the SBC are answered locally; MESSAGE, PUBLISH and OPTIONS to a user are
 // relayed as single transactions; SUBSCRIBE and REFER create dialog pairs
 // like calls without media; REGISTER goes to the registration relay

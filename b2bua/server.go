@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/netip"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -67,6 +68,13 @@ type Config struct {
 	DetectNAT func(req *sip.Message, src netip.AddrPort, udp bool) bool
 	// MaxRedirects bounds the 3xx responses followed per call (default 3).
 	MaxRedirects int
+	// MaxQueueDelay is the overload threshold: an out-of-dialog request
+	// (a new call, subscription, registration, message or OPTIONS) that
+	// waited longer than this between arriving and reaching the B2BUA is
+	// answered 503 with Retry-After instead of being served (0: never).
+	// In-dialog requests and responses are always served: they end calls
+	// and free what the SBC holds.
+	MaxQueueDelay time.Duration
 }
 
 // Locator finds the UA a call from the core is for: the registration
@@ -115,6 +123,7 @@ type Server struct {
 	seq     atomic.Uint64
 
 	draining atomic.Bool
+	overload atomic.Uint64 // requests refused by MaxQueueDelay
 	idle     chan struct{} // closed when draining and the last call ends
 	idleOnce sync.Once
 }
@@ -240,6 +249,9 @@ func (s *Server) HandleRequest(tx *transaction.ServerTx, req *sip.Message) {
 		s.inDialog(tx, req, tag)
 		return
 	}
+	if s.overloaded(tx, req) {
+		return
+	}
 	switch req.Method {
 	case "INVITE":
 		s.newCall(tx, req)
@@ -257,6 +269,39 @@ func (s *Server) HandleRequest(tx *transaction.ServerTx, req *sip.Message) {
 		_ = tx.Respond(r)
 	}
 }
+
+// overloaded refuses an out-of-dialog request that waited in the receive
+// queue longer than MaxQueueDelay: 503 with Retry-After (RFC 3261 §21.5.4),
+// so that the caller's proxy tries another destination (RFC 3263 §4.3)
+// while the SBC spends its time on the calls it already carries instead of
+// accepting work it would serve too late. It is the cheapest answer there
+// is: no call, no relay ports, no B leg.
+func (s *Server) overloaded(tx *transaction.ServerTx, req *sip.Message) bool {
+	if s.cfg.MaxQueueDelay <= 0 || req.Method == "ACK" {
+		return false
+	}
+	rx := tx.Received()
+	if rx.IsZero() {
+		return false
+	}
+	waited := time.Since(rx) // wall clock, as the kernel's timestamp (not Config.Now)
+	if waited <= s.cfg.MaxQueueDelay {
+		return false
+	}
+	n := s.overload.Add(1)
+	r := tx.NewResponse(503, "Service Unavailable (overload)")
+	// Retry-After in whole seconds, at least 1: long enough for the queue
+	// to drain at the rate it built up.
+	r.AddHeader("Retry-After", strconv.Itoa(max(1, int((waited+time.Second-1)/time.Second))))
+	_ = tx.Respond(r)
+	if n&(n-1) == 0 { // 1st, 2nd, 4th, 8th...: a trace without a line per request
+		s.log.Warn("overload: refusing new requests", "waited", waited, "threshold", s.cfg.MaxQueueDelay, "refused", n)
+	}
+	return true
+}
+
+// OverloadRefused counts the requests refused by MaxQueueDelay.
+func (s *Server) OverloadRefused() uint64 { return s.overload.Load() }
 
 func (s *Server) respond(tx *transaction.ServerTx, code int, reason string) {
 	_ = tx.Respond(tx.NewResponse(code, reason))

@@ -71,7 +71,17 @@ type SIP struct {
 	MaxConnsPerSource int
 	IdleTimeout       time.Duration
 	PartialTimeout    time.Duration
+	// OverloadQueueDelay: an out-of-dialog request that waited longer than
+	// this in the SBC's receive queue is refused with 503 and Retry-After
+	// (overload control; 0 disables). Default DefaultOverloadQueueDelay.
+	OverloadQueueDelay time.Duration
 }
+
+// DefaultOverloadQueueDelay is T1: a request that waited longer has already
+// been retransmitted by its UAC over UDP (RFC 3261 §17.1.1.2), so the SBC is
+// falling behind its load and more accepted calls would only deepen the
+// queue that every call in progress waits in.
+const DefaultOverloadQueueDelay = 500 * time.Millisecond
 
 // Media holds the relay's settings.
 type Media struct {
@@ -210,6 +220,7 @@ type rawSIP struct {
 	MaxConnsPerSource *hcl.Attribute `hcl:"max_connections_per_source,optional"`
 	IdleTimeout       *hcl.Attribute `hcl:"idle_timeout,optional"`
 	PartialTimeout    *hcl.Attribute `hcl:"partial_timeout,optional"`
+	OverloadDelay     *hcl.Attribute `hcl:"overload_queue_delay,optional"`
 }
 
 type rawMediaCfg struct {
@@ -296,7 +307,7 @@ func single[T any](what string, ptrs []*T, ranges []hcl.Range) (*T, hcl.Diagnost
 func build(raws []rawFile, files []string) (*Config, hcl.Diagnostics) {
 	var diags hcl.Diagnostics
 	c := &Config{Files: files, Log: Log{Level: slog.LevelInfo, Format: "text"}, DrainTimeout: 30 * time.Second,
-		Capture: Capture{SampleN: 1}}
+		Capture: Capture{SampleN: 1}, SIP: SIP{OverloadQueueDelay: DefaultOverloadQueueDelay}}
 	seen := map[string]hcl.Range{}
 	listeners := map[string]hcl.Range{}
 	var regRange hcl.Range
@@ -350,6 +361,8 @@ func build(raws []rawFile, files []string) (*Config, hcl.Diagnostics) {
 			c.SIP.IdleTimeout, d = hclutil.Duration(s.IdleTimeout, nil, 0, time.Second, 24*time.Hour)
 			diags = append(diags, d...)
 			c.SIP.PartialTimeout, d = hclutil.Duration(s.PartialTimeout, nil, 0, 100*time.Millisecond, time.Hour)
+			diags = append(diags, d...)
+			c.SIP.OverloadQueueDelay, d = hclutil.Duration(s.OverloadDelay, nil, DefaultOverloadQueueDelay, 0, time.Minute)
 			diags = append(diags, d...)
 			if c.SIP.T1 > 0 && c.SIP.T2 > 0 && c.SIP.T2 < c.SIP.T1 {
 				diags = append(diags, hclutil.Errorf(s.T2.Range, "Invalid SIP timers",

@@ -11,6 +11,9 @@ import (
 
 func TestDefault(t *testing.T) {
 	c := Default()
+	if c.SIP.OverloadQueueDelay != DefaultOverloadQueueDelay {
+		t.Errorf("overload queue delay %v, want the default %v", c.SIP.OverloadQueueDelay, DefaultOverloadQueueDelay)
+	}
 	if len(c.Interfaces) != 1 || c.Interfaces[0].Name != "loopback" {
 		t.Fatalf("interfaces %+v", c.Interfaces)
 	}
@@ -68,6 +71,7 @@ sip {
   t1 = "250ms"
   t2 = "4s"
   max_message_size = 8192
+  overload_queue_delay = "0s"
 }
 media {
   timeout = "45s"
@@ -109,7 +113,7 @@ drain_timeout = "2m"
 		out.Listeners[0].Addr != netip.MustParseAddrPort("[2001:db8::1]:5061") {
 		t.Errorf("outside %+v", out)
 	}
-	if c.SIP.T1 != 250*time.Millisecond || c.SIP.MaxMessageSize != 8192 || c.Media.Timeout != 45*time.Second {
+	if c.SIP.T1 != 250*time.Millisecond || c.SIP.MaxMessageSize != 8192 || c.Media.Timeout != 45*time.Second || c.SIP.OverloadQueueDelay != 0 {
 		t.Errorf("sip/media %+v %+v", c.SIP, c.Media)
 	}
 	if c.Log.Format != "json" || c.Log.Level.String() != "DEBUG" || c.Admin.Token != "s3cret" || !c.Admin.Pprof {
@@ -179,6 +183,7 @@ func TestDiagnostics(t *testing.T) {
 `), "t.hcl:11,11-19: Duplicate interface"},
 		{"tls without certificate", strings.Replace(base(""), `"udp"`, `"tls"`, 1), "t.hcl:2,3-9: TLS listener without certificate"},
 		{"bad duration", base("sip {\n  t1 = \"fast\"\n}\n"), "t.hcl:12,"},
+		{"negative overload delay", base("sip {\n  overload_queue_delay = \"-1s\"\n}\n"), "t.hcl:12,26-31: Duration out of range"},
 		{"T2 shorter than T1", base("sip {\n  t1 = \"2s\"\n  t2 = \"1s\"\n}\n"), "t.hcl:13,3-12: Invalid SIP timers"},
 		{"bad log level", base("log {\n  level = \"loud\"\n}\n"), "t.hcl:12,11-17: Invalid log level"},
 		{"unknown attribute", base("admin {\n  listen = \"127.0.0.1:9060\"\n  colour = \"red\"\n}\n"), "t.hcl:13,"},

@@ -79,6 +79,9 @@ type Options struct {
 	// DrainTimeout bounds the graceful shutdown: calls still up then are
 	// ended with BYE.
 	DrainTimeout time.Duration
+	// OverloadQueueDelay refuses out-of-dialog requests that waited longer
+	// in the receive queue with 503 (b2bua.Config.MaxQueueDelay; 0: off).
+	OverloadQueueDelay time.Duration
 	// Reload delivers reload requests (SIGHUP); the policy files are also
 	// watched for changes.
 	Reload <-chan os.Signal
@@ -227,7 +230,7 @@ func start(opts Options) (_ *Daemon, err error) {
 		tap = d.tap
 	}
 	d.srv, err = b2bua.New(b2bua.Config{Tx: pendingTx{}, Relay: d.relay, Policy: d.store.Current,
-		Interfaces: bifs, CDR: cdr, Logger: log, Observer: observer{d.met, d},
+		Interfaces: bifs, CDR: cdr, Logger: log, Observer: observer{d.met, d}, MaxQueueDelay: opts.OverloadQueueDelay,
 		DetectNAT: func(req *sip.Message, src netip.AddrPort, udp bool) bool { return nat.Detect(req, src, udp).NATed }})
 	if err != nil {
 		return nil, err
@@ -266,6 +269,8 @@ func start(opts Options) (_ *Daemon, err error) {
 		func() float64 { return float64(d.srv.Dialogs()) })
 	_ = d.met.AddGaugeFunc("sbc_calls_in_progress", "Calls in progress across all trunks.",
 		func() float64 { return float64(d.srv.ActiveCalls()) })
+	_ = d.met.AddCounterFunc("sbc_overload_refused_total", "Out-of-dialog requests refused with 503 because they waited longer than sip.overload_queue_delay in the receive queue.",
+		func() float64 { return float64(d.srv.OverloadRefused()) })
 	_ = d.met.AddCounterFunc("sbc_sip_retransmissions_timer_total", "Requests and responses sent again by transaction timers (RFC 3261 §17).",
 		func() float64 { return float64(d.mgr.Stats().Retransmits) })
 	if opts.AdminAddr != "" {

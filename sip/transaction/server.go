@@ -22,6 +22,7 @@ type ServerTx struct {
 	key    string
 	req    *sip.Message
 	flow   transport.Flow
+	recv   time.Time // when the request arrived (transport.Inbound.Received)
 	invite bool
 	dead   atomic.Bool // set on entering Terminated
 
@@ -44,7 +45,7 @@ type ServerTx struct {
 }
 
 func (m *Manager) newServerTx(in transport.Inbound, inf *info, key string) *ServerTx {
-	tx := &ServerTx{m: m, key: key, req: in.Msg, flow: in.Flow, invite: in.Msg.Method == "INVITE", toTag: inf.toTag}
+	tx := &ServerTx{m: m, key: key, req: in.Msg, flow: in.Flow, recv: in.Received, invite: in.Msg.Method == "INVITE", toTag: inf.toTag}
 	tx.retr.owner, tx.tmo.owner = tx, tx
 	tx.state = Trying
 	if tx.invite {
@@ -80,6 +81,11 @@ func (tx *ServerTx) Request() *sip.Message { return tx.req }
 
 // Flow returns the flow the request arrived on.
 func (tx *ServerTx) Flow() transport.Flow { return tx.flow }
+
+// Received returns when the request arrived: for UDP the kernel's receive
+// time, so time.Since(Received) includes the time it waited in the socket
+// queue (see transport.Inbound.Received); zero when unknown.
+func (tx *ServerTx) Received() time.Time { return tx.recv }
 
 // Source returns the request's source address.
 func (tx *ServerTx) Source() netip.AddrPort { return tx.flow.Remote() }

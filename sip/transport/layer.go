@@ -10,6 +10,7 @@ import (
 	"net/netip"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/sbc-project/sbc/sip"
 )
@@ -41,8 +42,10 @@ type listener struct {
 	cfg   ListenerConfig
 	addr  netip.AddrPort // bound address (port resolved when 0 was asked)
 	pc    PacketConn     // UDP
-	ln    net.Listener   // TCP, TLS
-	tls   *tls.Config    // TLS server configuration
+	// rxStamps: the UDP socket has SO_TIMESTAMPNS on.
+	rxStamps bool
+	ln       net.Listener // TCP, TLS
+	tls      *tls.Config  // TLS server configuration
 }
 
 type connKey struct {
@@ -128,6 +131,7 @@ func (l *Layer) bind(lc ListenerConfig) (*listener, error) {
 		// kernel caps them at net.core.rmem_max / wmem_max).
 		uc.SetReadBuffer(udpSocketBuffer)
 		uc.SetWriteBuffer(udpSocketBuffer)
+		li.rxStamps = enableRxTimestamps(uc)
 		li.addr = uc.LocalAddr().(*net.UDPAddr).AddrPort()
 		li.pc = uc
 		if l.cfg.WrapUDP != nil {
@@ -260,7 +264,7 @@ func (l *Layer) reject(r Reject) {
 // deliver parses one datagram or framed stream message, stamps the top Via
 // of requests, validates, and hands the message on. It reports whether the
 // data was parseable.
-func (l *Layer) deliver(b []byte, f Flow) bool {
+func (l *Layer) deliver(b []byte, f Flow, recv time.Time) bool {
 	tr := f.Transport()
 	if l.cfg.Tap != nil {
 		l.cfg.Tap(true, f, b)
@@ -291,7 +295,7 @@ func (l *Layer) deliver(b []byte, f Flow) bool {
 		l.reject(r)
 		return true
 	}
-	l.cfg.Handler.HandleMessage(Inbound{Msg: msg, Source: f.remote, Interface: f.Interface(), Transport: tr, Flow: f})
+	l.cfg.Handler.HandleMessage(Inbound{Msg: msg, Source: f.remote, Interface: f.Interface(), Transport: tr, Flow: f, Received: recv})
 	return true
 }
 

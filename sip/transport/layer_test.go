@@ -713,3 +713,63 @@ func TestTCPResponseAfterConnectionClosed(t *testing.T) {
 		t.Fatalf("stats %+v", b.Stats())
 	}
 }
+
+// blockingSink holds the reader in its first HandleMessage until release
+// is closed, so later datagrams wait in the socket's receive queue.
+type blockingSink struct {
+	in      chan transport.Inbound
+	release chan struct{}
+	first   sync.Once
+}
+
+func (b *blockingSink) HandleMessage(in transport.Inbound) {
+	in.Msg.Body = append([]byte(nil), in.Msg.Body...)
+	b.first.Do(func() { <-b.release })
+	b.in <- in
+}
+
+// TestUDPReceivedCountsQueueing: Inbound.Received is when the datagram
+// reached the socket, not when a reader got to it, so the time a message
+// waited behind a busy reader shows (the overload signal).
+func TestUDPReceivedCountsQueueing(t *testing.T) {
+	b := &blockingSink{in: make(chan transport.Inbound, 4), release: make(chan struct{})}
+	l, err := transport.New(transport.Config{Handler: b, Listeners: []transport.ListenerConfig{
+		{Interface: "outside", Transport: transport.UDP, Addr: loop4, UDPReaders: 1}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	l.Start()
+	defer l.Close()
+	peer, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer peer.Close()
+	dst := net.UDPAddrFromAddrPort(addrOf(l, transport.UDP))
+	before := time.Now()
+	peer.WriteToUDP([]byte(request("OPTIONS", "SIP/2.0/UDP 127.0.0.1:5099;branch=z9hG4bKq1", "q1@x")), dst)
+	time.Sleep(20 * time.Millisecond) // the reader is now held in the first HandleMessage
+	sent := time.Now()
+	peer.WriteToUDP([]byte(request("OPTIONS", "SIP/2.0/UDP 127.0.0.1:5099;branch=z9hG4bKq2", "q2@x")), dst)
+	const hold = 300 * time.Millisecond
+	time.Sleep(hold)
+	close(b.release)
+	for i := 0; i < 2; i++ {
+		select {
+		case in := <-b.in:
+			got := time.Now()
+			if in.Received.IsZero() || in.Received.Before(before.Add(-time.Second)) || in.Received.After(got) {
+				t.Fatalf("message %d: Received %v outside [%v, %v]", i, in.Received, before, got)
+			}
+			if id, _ := in.Msg.GetHeader("Call-ID"); id == "q2@x" && runtime.GOOS == "linux" {
+				// Kernel timestamp: taken when the datagram was queued, about
+				// `hold` before the reader could take it.
+				if waited := got.Sub(in.Received); waited < hold-50*time.Millisecond || in.Received.Before(sent.Add(-50*time.Millisecond)) {
+					t.Fatalf("second message: Received %v (sent %v), waited %v; want the kernel's arrival time", in.Received, sent, waited)
+				}
+			}
+		case <-time.After(5 * time.Second):
+			t.Fatal("message not delivered")
+		}
+	}
+}

@@ -349,7 +349,7 @@ func (c *conn) readLoop() {
 				}
 				break
 			}
-			l.deliver(buf[:n], f)
+			l.deliver(buf[:n], f, time.Now())
 			buf = buf[n:]
 			partialSince = time.Time{}
 			fresh = false

@@ -188,6 +188,12 @@ type Inbound struct {
 	Transport Transport
 	// Flow answers on the same socket or connection (see Layer.Respond).
 	Flow Flow
+	// Received is when the message arrived: for UDP on Linux the kernel's
+	// receive timestamp (SO_TIMESTAMPNS), so time.Since(Received) includes
+	// the time the datagram waited in the socket queue; for streams and
+	// elsewhere the time the reader had the whole message. It is how far
+	// behind the SBC is (overload control).
+	Received time.Time
 }
 
 // RejectReason says why an inbound message was not delivered.

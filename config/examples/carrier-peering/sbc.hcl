@@ -36,6 +36,9 @@ interface "b_side" {
 sip {
   t1 = "500ms"
   max_connections_per_source = 64
+  # Refuse new calls with 503 + Retry-After once requests wait this long in
+  # the receive queue (overload control; "0s" turns it off).
+  overload_queue_delay = "500ms"
 }
 
 media {
