@@ -75,7 +75,17 @@ type SIP struct {
 	// this in the SBC's receive queue is refused with 503 and Retry-After
 	// (overload control; 0 disables). Default DefaultOverloadQueueDelay.
 	OverloadQueueDelay time.Duration
+	// TryingDelay postpones the 100 Trying to an INVITE until the call's
+	// far side has not answered for this long (0: at once). Default
+	// DefaultTryingDelay.
+	TryingDelay time.Duration
 }
+
+// DefaultTryingDelay is the 200 ms RFC 3261 §17.2.1 allows: when the far
+// side rings within it (the usual case) the caller gets the 180 and no
+// 100, one message fewer per call; otherwise the 100 still arrives well
+// before the caller's first retransmission (T1 = 500 ms).
+const DefaultTryingDelay = 200 * time.Millisecond
 
 // DefaultOverloadQueueDelay is T1: a request that waited longer has already
 // been retransmitted by its UAC over UDP (RFC 3261 §17.1.1.2), so the SBC is
@@ -221,6 +231,7 @@ type rawSIP struct {
 	IdleTimeout       *hcl.Attribute `hcl:"idle_timeout,optional"`
 	PartialTimeout    *hcl.Attribute `hcl:"partial_timeout,optional"`
 	OverloadDelay     *hcl.Attribute `hcl:"overload_queue_delay,optional"`
+	TryingDelay       *hcl.Attribute `hcl:"trying_delay,optional"`
 }
 
 type rawMediaCfg struct {
@@ -307,7 +318,7 @@ func single[T any](what string, ptrs []*T, ranges []hcl.Range) (*T, hcl.Diagnost
 func build(raws []rawFile, files []string) (*Config, hcl.Diagnostics) {
 	var diags hcl.Diagnostics
 	c := &Config{Files: files, Log: Log{Level: slog.LevelInfo, Format: "text"}, DrainTimeout: 30 * time.Second,
-		Capture: Capture{SampleN: 1}, SIP: SIP{OverloadQueueDelay: DefaultOverloadQueueDelay}}
+		Capture: Capture{SampleN: 1}, SIP: SIP{OverloadQueueDelay: DefaultOverloadQueueDelay, TryingDelay: DefaultTryingDelay}}
 	seen := map[string]hcl.Range{}
 	listeners := map[string]hcl.Range{}
 	var regRange hcl.Range
@@ -363,6 +374,10 @@ func build(raws []rawFile, files []string) (*Config, hcl.Diagnostics) {
 			c.SIP.PartialTimeout, d = hclutil.Duration(s.PartialTimeout, nil, 0, 100*time.Millisecond, time.Hour)
 			diags = append(diags, d...)
 			c.SIP.OverloadQueueDelay, d = hclutil.Duration(s.OverloadDelay, nil, DefaultOverloadQueueDelay, 0, time.Minute)
+			diags = append(diags, d...)
+			// RFC 3261 §17.2.1: the 100 may be skipped only when the TU
+			// answers within 200 ms.
+			c.SIP.TryingDelay, d = hclutil.Duration(s.TryingDelay, nil, DefaultTryingDelay, 0, 200*time.Millisecond)
 			diags = append(diags, d...)
 			if c.SIP.T1 > 0 && c.SIP.T2 > 0 && c.SIP.T2 < c.SIP.T1 {
 				diags = append(diags, hclutil.Errorf(s.T2.Range, "Invalid SIP timers",

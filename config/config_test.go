@@ -11,6 +11,9 @@ import (
 
 func TestDefault(t *testing.T) {
 	c := Default()
+	if c.SIP.TryingDelay != DefaultTryingDelay {
+		t.Errorf("trying delay %v, want the default %v", c.SIP.TryingDelay, DefaultTryingDelay)
+	}
 	if c.SIP.OverloadQueueDelay != DefaultOverloadQueueDelay {
 		t.Errorf("overload queue delay %v, want the default %v", c.SIP.OverloadQueueDelay, DefaultOverloadQueueDelay)
 	}
@@ -72,6 +75,7 @@ sip {
   t2 = "4s"
   max_message_size = 8192
   overload_queue_delay = "0s"
+  trying_delay = "0s"
 }
 media {
   timeout = "45s"
@@ -113,7 +117,7 @@ drain_timeout = "2m"
 		out.Listeners[0].Addr != netip.MustParseAddrPort("[2001:db8::1]:5061") {
 		t.Errorf("outside %+v", out)
 	}
-	if c.SIP.T1 != 250*time.Millisecond || c.SIP.MaxMessageSize != 8192 || c.Media.Timeout != 45*time.Second || c.SIP.OverloadQueueDelay != 0 {
+	if c.SIP.T1 != 250*time.Millisecond || c.SIP.MaxMessageSize != 8192 || c.Media.Timeout != 45*time.Second || c.SIP.OverloadQueueDelay != 0 || c.SIP.TryingDelay != 0 {
 		t.Errorf("sip/media %+v %+v", c.SIP, c.Media)
 	}
 	if c.Log.Format != "json" || c.Log.Level.String() != "DEBUG" || c.Admin.Token != "s3cret" || !c.Admin.Pprof {
@@ -183,6 +187,7 @@ func TestDiagnostics(t *testing.T) {
 `), "t.hcl:11,11-19: Duplicate interface"},
 		{"tls without certificate", strings.Replace(base(""), `"udp"`, `"tls"`, 1), "t.hcl:2,3-9: TLS listener without certificate"},
 		{"bad duration", base("sip {\n  t1 = \"fast\"\n}\n"), "t.hcl:12,"},
+		{"trying delay above 200 ms", base("sip {\n  trying_delay = \"1s\"\n}\n"), "t.hcl:12,18-22: Duration out of range"},
 		{"negative overload delay", base("sip {\n  overload_queue_delay = \"-1s\"\n}\n"), "t.hcl:12,26-31: Duration out of range"},
 		{"T2 shorter than T1", base("sip {\n  t1 = \"2s\"\n  t2 = \"1s\"\n}\n"), "t.hcl:13,3-12: Invalid SIP timers"},
 		{"bad log level", base("log {\n  level = \"loud\"\n}\n"), "t.hcl:12,11-17: Invalid log level"},

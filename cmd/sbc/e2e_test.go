@@ -286,12 +286,21 @@ route "all" {
 	if len(perCall) != 2*calls {
 		t.Errorf("pcap holds %d Call-IDs, want %d (both legs of %d calls)", len(perCall), 2*calls, calls)
 	}
+	with100 := 0
 	for id, kinds := range perCall {
-		for _, want := range []string{"INVITE", "INVITE/100", "INVITE/180", "INVITE/200", "ACK", "BYE", "BYE/200"} {
+		for _, want := range []string{"INVITE", "INVITE/180", "INVITE/200", "ACK", "BYE", "BYE/200"} {
 			if !kinds[want] {
 				t.Errorf("call %s: pcap lacks %s (has %v)", id, want, kinds)
 			}
 		}
+		if kinds["INVITE/100"] {
+			with100++
+		}
+	}
+	// The callee's 100 on every B leg; none on the A legs, where the 180
+	// came within sip.trying_delay (RFC 3261 §17.2.1).
+	if with100 != calls {
+		t.Errorf("%d legs with a 100 Trying in the pcap, want %d (the B legs)", with100, calls)
 	}
 	if got := len(hep.messages()); got != len(lines) {
 		t.Errorf("HEP collector got %d messages, pcap holds %d", got, len(lines))

@@ -136,6 +136,7 @@ func options(cfg *config.Config, log *slog.Logger) (daemon.Options, error) {
 		MediaWorkers:       cfg.Media.Workers,
 		DrainTimeout:       cfg.DrainTimeout,
 		OverloadQueueDelay: cfg.SIP.OverloadQueueDelay,
+		TryingDelay:        cfg.SIP.TryingDelay,
 		RegistrarInterface: cfg.RegistrarInterface,
 		Capture: daemon.CaptureOptions{Pcap: cfg.Capture.Pcap, HEP: cfg.Capture.HEP, HEPID: cfg.Capture.HEPID,
 			SampleN: cfg.Capture.SampleN, Trunks: cfg.Capture.Trunks, MaxBytes: cfg.Capture.MaxBytes},

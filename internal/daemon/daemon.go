@@ -82,6 +82,9 @@ type Options struct {
 	// OverloadQueueDelay refuses out-of-dialog requests that waited longer
 	// in the receive queue with 503 (b2bua.Config.MaxQueueDelay; 0: off).
 	OverloadQueueDelay time.Duration
+	// TryingDelay postpones the automatic 100 Trying to an INVITE
+	// (transaction.Config.TryingDelay; 0: at once).
+	TryingDelay time.Duration
 	// Reload delivers reload requests (SIGHUP); the policy files are also
 	// watched for changes.
 	Reload <-chan os.Signal
@@ -245,7 +248,7 @@ func start(opts Options) (_ *Daemon, err error) {
 	d.srv.SetRegistrar(d.reg)
 	d.srv.SetLocator(locator{d.reg})
 	d.mgr, d.layer, err = transaction.New(
-		transaction.Config{T1: opts.T1, T2: opts.T2, T4: opts.T4, Handler: d.srv, Hooks: d.srv.Hooks(), Logger: log},
+		transaction.Config{T1: opts.T1, T2: opts.T2, T4: opts.T4, Handler: d.srv, Hooks: d.srv.Hooks(), Logger: log, TryingDelay: opts.TryingDelay},
 		transport.Config{Listeners: lcs, Limits: opts.Limits, Logger: log, OnReject: d.onReject, Tap: tap})
 	if err != nil {
 		return nil, fmt.Errorf("daemon: %w", err)

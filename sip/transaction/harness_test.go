@@ -100,11 +100,11 @@ type harness struct {
 	respond func(tx *ServerTx, req *sip.Message)
 }
 
-func newHarness(t *testing.T, tr transport.Transport) *harness {
+func newHarness(t *testing.T, tr transport.Transport, opts ...func(*Config)) *harness {
 	t.Helper()
 	h := &harness{t: t, clock: transactiontest.NewFakeClock(), tr: tr}
 	h.wire = &fakeWire{t: t, clock: h.clock, start: h.clock.Now()}
-	m, err := NewManager(h.wire, Config{
+	cfg := Config{
 		Clock: h.clock,
 		Handler: HandlerFunc(func(tx *ServerTx, req *sip.Message) {
 			h.record(event{kind: "request", tx: tx, msg: req})
@@ -117,7 +117,11 @@ func newHarness(t *testing.T, tr transport.Transport) *harness {
 			StrayResponse: func(in transport.Inbound) { h.record(event{kind: "stray", msg: in.Msg}) },
 			ServerError:   func(tx *ServerTx, err error) { h.record(event{kind: "server-error", tx: tx, err: err}) },
 		},
-	})
+	}
+	for _, o := range opts {
+		o(&cfg)
+	}
+	m, err := NewManager(h.wire, cfg)
 	if err != nil {
 		t.Fatal(err)
 	}

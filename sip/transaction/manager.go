@@ -94,6 +94,13 @@ type Config struct {
 	// transaction sends on creation (RFC 3261 §17.2.1); the TU must then
 	// send a provisional response within 200 ms itself.
 	No100 bool
+	// TryingDelay postpones the automatic 100 Trying: it is sent only if
+	// the TU has sent no response TryingDelay after the INVITE arrived (or
+	// at once when the INVITE is retransmitted before). RFC 3261 §17.2.1
+	// lets a transaction skip the 100 when the TU answers within 200 ms; a
+	// B2BUA whose far side rings quickly then sends one message fewer per
+	// call. 0 sends it at once; values above 200 ms are used as 200 ms.
+	TryingDelay time.Duration
 	// Logger receives rare events; never per message.
 	Logger *slog.Logger
 }
@@ -121,7 +128,7 @@ type Manager struct {
 }
 
 type counters struct {
-	retransmits, absorbed, timeouts, merged, stray, noACK, overload atomic.Uint64
+	retransmits, absorbed, timeouts, merged, stray, noACK, overload, tryingLate atomic.Uint64
 }
 
 // Stats are counters of a Manager.
@@ -134,6 +141,7 @@ type Stats struct {
 	Stray                  uint64 // responses without a client transaction
 	NoACK                  uint64 // Timer H, or Timer L without ACK
 	Overload               uint64 // 503 answers beyond MaxServerTransactions
+	TryingSent             uint64 // postponed 100 Trying sent (Config.TryingDelay elapsed or INVITE retransmitted)
 }
 
 type shard struct {
@@ -211,7 +219,7 @@ func (m *Manager) Close() error {
 func (m *Manager) Stats() Stats {
 	return Stats{
 		LiveClient: m.liveClient.Load(), LiveServer: m.liveServer.Load(),
-		Retransmits: m.stats.retransmits.Load(), Absorbed: m.stats.absorbed.Load(),
+		Retransmits: m.stats.retransmits.Load(), Absorbed: m.stats.absorbed.Load(), TryingSent: m.stats.tryingLate.Load(),
 		Timeouts: m.stats.timeouts.Load(), Merged: m.stats.merged.Load(),
 		Stray: m.stats.stray.Load(), NoACK: m.stats.noACK.Load(), Overload: m.stats.overload.Load(),
 	}
@@ -407,8 +415,17 @@ func (m *Manager) handleRequest(in transport.Inbound) {
 		}
 	}
 	if tx.invite && !m.cfg.No100 {
-		// RFC 3261 §17.2.1: 100 Trying at once rather than after 200 ms.
-		tx.Respond(sip.NewResponse(req, 100, "Trying"))
+		if d := min(m.cfg.TryingDelay, 200*time.Millisecond); d > 0 {
+			// RFC 3261 §17.2.1: the 100 only if the TU has not answered
+			// within d (≤ 200 ms): see onTimer, timer100.
+			tx.mu.Lock()
+			if tx.state == Proceeding && tx.lastCode == 0 {
+				tx.arm(&tx.retr, timer100, d)
+			}
+			tx.mu.Unlock()
+		} else {
+			tx.Respond(sip.NewResponse(req, 100, "Trying"))
+		}
 	}
 	m.cfg.Handler.HandleRequest(tx, req)
 }

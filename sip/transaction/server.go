@@ -231,6 +231,16 @@ func (tx *ServerTx) send(resp *sip.Message) error {
 	return tx.m.wire.Write(f, b, tx)
 }
 
+// trying sends the 100 Trying of an INVITE server transaction whose TU
+// has sent nothing yet; called with mu held. Its own timer (retr, unused
+// in Proceeding) is stopped: a response from the TU supersedes it.
+func (tx *ServerTx) trying() {
+	tx.m.wheel.stop(&tx.retr)
+	if err := tx.send(sip.NewResponse(tx.req, 100, "Trying")); err == nil {
+		tx.m.stats.tryingLate.Add(1)
+	}
+}
+
 // resend writes the last response again; called with mu held.
 func (tx *ServerTx) resend() {
 	if tx.last != nil {
@@ -267,6 +277,12 @@ func (tx *ServerTx) retransmission(_ *sip.Message) bool {
 	case Terminated:
 		return false
 	case Proceeding, Completed:
+		if tx.last == nil && tx.invite && tx.state == Proceeding {
+			// The 100 Trying was postponed (Config.TryingDelay) and the
+			// UAC is already retransmitting: send it now (RFC 3261 §17.2.1).
+			tx.trying()
+			break
+		}
 		tx.resend()
 	}
 	// Trying, Confirmed and (RFC 6026 §7.1) Accepted absorb silently.
@@ -348,6 +364,10 @@ func (tx *ServerTx) onTimer(t *timer, gen uint32) {
 		term, fail = true, ErrNoACK
 	case timerI, timerJ:
 		term = true
+	case timer100: // the postponed 100 Trying (Config.TryingDelay)
+		if tx.state == Proceeding && tx.last == nil {
+			tx.trying()
+		}
 	case timerGuard: // the TU never sent a final response
 		if tx.state == Trying || tx.state == Proceeding {
 			fail = ErrTimeout

@@ -411,3 +411,75 @@ func TestServerOverload(t *testing.T) {
 		t.Fatal("overload not counted")
 	}
 }
+
+// TestTryingDelay: with Config.TryingDelay the INVITE server transaction
+// sends 100 Trying only when the TU has said nothing by then (RFC 3261
+// §17.2.1 lets it skip the 100 when the TU answers within 200 ms), and at
+// once when the INVITE is retransmitted first.
+func TestTryingDelay(t *testing.T) {
+	codes := func(ws []wrote) []int {
+		var c []int
+		for _, w := range ws {
+			c = append(c, w.msg.StatusCode)
+		}
+		return c
+	}
+	delay := func(c *Config) { c.TryingDelay = 200 * time.Millisecond }
+
+	t.Run("answered in time: no 100", func(t *testing.T) {
+		h := newHarness(t, transport.UDP, delay)
+		h.inject(peerRequest(t, transport.UDP, "INVITE", "z9hG4bKtd1", "td1", 1, ""))
+		if got := h.wire.take(); len(got) != 0 {
+			t.Fatalf("sent %v at once, want nothing before the delay", codes(got))
+		}
+		tx := h.events()[0].tx
+		h.advance(50 * time.Millisecond)
+		if err := tx.Respond(tx.NewResponse(180, "")); err != nil {
+			t.Fatal(err)
+		}
+		h.advance(time.Second)
+		if got := codes(h.wire.take()); len(got) != 1 || got[0] != 180 {
+			t.Fatalf("sent %v, want only the TU's 180", got)
+		}
+		if n := h.m.Stats().TryingSent; n != 0 {
+			t.Fatalf("TryingSent %d", n)
+		}
+	})
+	t.Run("TU silent: 100 after the delay", func(t *testing.T) {
+		h := newHarness(t, transport.UDP, delay)
+		h.inject(peerRequest(t, transport.UDP, "INVITE", "z9hG4bKtd2", "td2", 1, ""))
+		h.advance(150 * time.Millisecond)
+		if got := h.wire.take(); len(got) != 0 {
+			t.Fatalf("sent %v before the delay", codes(got))
+		}
+		h.advance(100 * time.Millisecond)
+		got := h.wire.take()
+		if c := codes(got); len(c) != 1 || c[0] != 100 {
+			t.Fatalf("sent %v, want one 100", c)
+		}
+		if got[0].at < 200*time.Millisecond {
+			t.Fatalf("100 at %v, want at the delay", got[0].at)
+		}
+		// The 100 is what a retransmission now gets again.
+		h.inject(peerRequest(t, transport.UDP, "INVITE", "z9hG4bKtd2", "td2", 1, ""))
+		if c := codes(h.wire.take()); len(c) != 1 || c[0] != 100 {
+			t.Fatalf("retransmission answered %v, want the 100 again", c)
+		}
+	})
+	t.Run("retransmitted first: 100 at once, once", func(t *testing.T) {
+		h := newHarness(t, transport.UDP, delay)
+		h.inject(peerRequest(t, transport.UDP, "INVITE", "z9hG4bKtd3", "td3", 1, ""))
+		h.advance(50 * time.Millisecond)
+		h.inject(peerRequest(t, transport.UDP, "INVITE", "z9hG4bKtd3", "td3", 1, ""))
+		if c := codes(h.wire.take()); len(c) != 1 || c[0] != 100 {
+			t.Fatalf("retransmission answered %v, want 100 at once", c)
+		}
+		h.advance(time.Second)
+		if c := codes(h.wire.take()); len(c) != 0 {
+			t.Fatalf("then sent %v, want nothing more", c)
+		}
+		if n := h.m.Stats().TryingSent; n != 1 {
+			t.Fatalf("TryingSent %d, want 1", n)
+		}
+	})
+}

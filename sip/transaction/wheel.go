@@ -46,6 +46,7 @@ const (
 	timer2xx
 	timerC     // cap on an INVITE client transaction in Proceeding
 	timerGuard // cap on a server transaction the TU never answers
+	timer100   // the postponed 100 Trying of an INVITE server transaction
 )
 
 // String names the timer as RFC 3261 Table 4 does.
@@ -58,6 +59,8 @@ func (k timerKind) String() string {
 		return "Timer C"
 	case timerGuard:
 		return "guard"
+	case timer100:
+		return "100 Trying"
 	}
 	if int(k) < len(names) {
 		return "Timer " + names[k:k+1]
