@@ -42,8 +42,9 @@ type listener struct {
 	cfg   ListenerConfig
 	addr  netip.AddrPort // bound address (port resolved when 0 was asked)
 	pc    PacketConn     // UDP
-	// rxStamps: the UDP socket has SO_TIMESTAMPNS on.
+	// rxStamps: the UDP socket has SO_TIMESTAMPNS on (PacketConn path).
 	rxStamps bool
+	raw      rawSocket    // raw datagram I/O (udp_linux.go); nil: use pc
 	ln       net.Listener // TCP, TLS
 	tls      *tls.Config  // TLS server configuration
 }
@@ -131,7 +132,12 @@ func (l *Layer) bind(lc ListenerConfig) (*listener, error) {
 		// kernel caps them at net.core.rmem_max / wmem_max).
 		uc.SetReadBuffer(udpSocketBuffer)
 		uc.SetWriteBuffer(udpSocketBuffer)
-		li.rxStamps = enableRxTimestamps(uc)
+		if l.cfg.WrapUDP == nil {
+			li.raw = newRawUDP(uc)
+		}
+		if li.raw == nil {
+			li.rxStamps = enableRxTimestamps(uc)
+		}
 		li.addr = uc.LocalAddr().(*net.UDPAddr).AddrPort()
 		li.pc = uc
 		if l.cfg.WrapUDP != nil {
@@ -402,7 +408,7 @@ func (l *Layer) Write(f Flow, b []byte, sink ErrorSink) error {
 		if f.lis.pc == nil {
 			return fmt.Errorf("%w: flow has no socket", ErrNoListener)
 		}
-		if _, err := f.lis.pc.WriteToUDPAddrPort(b, f.remote); err != nil {
+		if err := f.lis.writeUDP(b, f.remote); err != nil {
 			l.stats.writeErrors.Add(1)
 			return fmt.Errorf("transport: udp write to %s: %w", f.remote, err)
 		}

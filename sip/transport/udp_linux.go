@@ -1,0 +1,253 @@
+//go:build linux
+
+package transport
+
+import (
+	"encoding/binary"
+	"errors"
+	"net"
+	"net/netip"
+	"sync"
+	"syscall"
+	"time"
+	"unsafe"
+
+	"golang.org/x/sys/unix"
+)
+
+// Raw datagram I/O. A UDP listener's socket is read and written with
+// recvmsg and sendto issued as raw system calls inside syscall.RawConn's
+// Read and Write callbacks: the runtime's netpoller still parks a reader on
+// EAGAIN and the descriptor still cannot be closed under a call (RawConn
+// holds the fd's read or write lock), but the calls skip entersyscall.
+// On loopback a sendto runs the receiver's whole input path, 13–180 µs
+// here, so as a blocking-style call it regularly outlived a sysmon tick
+// (20 µs) while the other P was busy: sysmon then retook the P, handed it
+// to another thread, and kept itself waking every 20 µs (~4 % of the
+// SBC's CPU at 3,000 calls/s, all of it in nanosleep). These sockets are
+// non-blocking, so the calls cannot block and a raw call is safe.
+
+type rawUDP struct {
+	rc      syscall.RawConn
+	v6      bool // AF_INET6 socket (IPv4 peers as v4-mapped addresses)
+	stamps  bool // SO_TIMESTAMPNS on
+	writers sync.Pool
+}
+
+// newRawUDP prepares raw I/O on uc (and asks for kernel receive
+// timestamps); nil when the socket cannot be inspected.
+func newRawUDP(uc *net.UDPConn) rawSocket {
+	rc, err := uc.SyscallConn()
+	if err != nil {
+		return nil
+	}
+	var sa unix.Sockaddr
+	var serr error
+	if err := rc.Control(func(fd uintptr) { sa, serr = unix.Getsockname(int(fd)) }); err != nil || serr != nil {
+		return nil
+	}
+	r := &rawUDP{rc: rc, stamps: enableRxTimestamps(uc)}
+	switch sa.(type) {
+	case *unix.SockaddrInet4:
+	case *unix.SockaddrInet6:
+		r.v6 = true
+	default:
+		return nil
+	}
+	r.writers.New = func() any {
+		w := new(rawWriter)
+		w.fn = w.send
+		return w
+	}
+	return r
+}
+
+// rawWriter is one sendto's arguments, pooled so that neither it nor the
+// callback bound to it is allocated per datagram.
+type rawWriter struct {
+	b     []byte
+	sa    [unix.SizeofSockaddrInet6]byte
+	salen uintptr
+	errno syscall.Errno
+	fn    func(fd uintptr) bool
+}
+
+func (w *rawWriter) send(fd uintptr) bool {
+	for {
+		_, _, e := unix.RawSyscall6(unix.SYS_SENDTO, fd, uintptr(unsafe.Pointer(unsafe.SliceData(w.b))), uintptr(len(w.b)),
+			0, uintptr(unsafe.Pointer(&w.sa[0])), w.salen)
+		switch e {
+		case unix.EINTR:
+			continue
+		case unix.EAGAIN:
+			return false // the netpoller waits for room
+		}
+		w.errno = e
+		return true
+	}
+}
+
+func (r *rawUDP) writeTo(b []byte, to netip.AddrPort) error {
+	w := r.writers.Get().(*rawWriter)
+	defer r.writers.Put(w)
+	if !encodeSockaddr(w, to, r.v6) {
+		return &net.AddrError{Err: "address family not supported by the socket", Addr: to.String()}
+	}
+	w.b, w.errno = b, 0
+	err := r.rc.Write(w.fn)
+	w.b = nil
+	if err == nil && w.errno != 0 {
+		err = w.errno
+	}
+	return err
+}
+
+// encodeSockaddr writes to as a sockaddr_in or sockaddr_in6 for a socket
+// of the given family; false when the socket cannot reach it.
+func encodeSockaddr(w *rawWriter, to netip.AddrPort, v6 bool) bool {
+	a := to.Addr()
+	clear(w.sa[:])
+	if !v6 {
+		if !a.Unmap().Is4() {
+			return false
+		}
+		binary.NativeEndian.PutUint16(w.sa[0:], unix.AF_INET)
+		binary.BigEndian.PutUint16(w.sa[2:], to.Port())
+		a4 := a.Unmap().As4()
+		copy(w.sa[4:8], a4[:])
+		w.salen = unix.SizeofSockaddrInet4
+		return true
+	}
+	if a.Zone() != "" {
+		return false // zoned: writeUDP sends these through the PacketConn
+	}
+	binary.NativeEndian.PutUint16(w.sa[0:], unix.AF_INET6)
+	binary.BigEndian.PutUint16(w.sa[2:], to.Port())
+	a16 := a.As16() // IPv4 as v4-mapped
+	copy(w.sa[8:24], a16[:])
+	w.salen = unix.SizeofSockaddrInet6
+	return true
+}
+
+// rawReader is one reader goroutine's recvmsg state.
+type rawReader struct {
+	r     *rawUDP
+	buf   []byte
+	from  [unix.SizeofSockaddrInet6]byte
+	oob   [rxOOBSize]byte
+	iov   unix.Iovec
+	msg   unix.Msghdr
+	n     int
+	errno syscall.Errno
+	fn    func(fd uintptr) bool
+}
+
+func (r *rawUDP) reader(buf []byte) udpReader {
+	rd := &rawReader{r: r, buf: buf}
+	rd.iov.Base = unsafe.SliceData(buf)
+	rd.iov.SetLen(len(buf))
+	rd.msg.Iov = &rd.iov
+	rd.msg.SetIovlen(1)
+	rd.msg.Name = &rd.from[0]
+	rd.msg.Control = &rd.oob[0]
+	rd.fn = rd.recv
+	return rd
+}
+
+func (rd *rawReader) recv(fd uintptr) bool {
+	for {
+		rd.msg.Namelen = uint32(len(rd.from))
+		rd.msg.SetControllen(len(rd.oob))
+		rd.msg.Flags = 0
+		n, _, e := unix.RawSyscall(unix.SYS_RECVMSG, fd, uintptr(unsafe.Pointer(&rd.msg)), 0)
+		switch e {
+		case unix.EINTR:
+			continue
+		case unix.EAGAIN:
+			return false // the netpoller parks the reader
+		}
+		rd.n, rd.errno = int(n), e
+		return true
+	}
+}
+
+var errBadSource = errors.New("transport: datagram with an unknown source address family")
+
+func (rd *rawReader) read() (int, netip.AddrPort, time.Time, error) {
+	rd.errno = 0
+	if err := rd.r.rc.Read(rd.fn); err != nil {
+		return 0, netip.AddrPort{}, time.Time{}, err
+	}
+	if rd.errno != 0 {
+		return 0, netip.AddrPort{}, time.Time{}, rd.errno
+	}
+	var src netip.AddrPort
+	port := binary.BigEndian.Uint16(rd.from[2:4])
+	switch binary.NativeEndian.Uint16(rd.from[0:2]) {
+	case unix.AF_INET:
+		src = netip.AddrPortFrom(netip.AddrFrom4([4]byte(rd.from[4:8])), port)
+	case unix.AF_INET6:
+		src = netip.AddrPortFrom(netip.AddrFrom16([16]byte(rd.from[8:24])), port)
+	default:
+		return 0, netip.AddrPort{}, time.Time{}, errBadSource
+	}
+	var recv time.Time
+	if rd.r.stamps {
+		recv = rxTimestamp(rd.oob[:rd.msg.Controllen])
+	}
+	if recv.IsZero() {
+		recv = time.Now()
+	}
+	return rd.n, src, recv, nil
+}
+
+// enableRxTimestamps asks the kernel to stamp every datagram with the time
+// it arrived (SO_TIMESTAMPNS, socket(7)), so that Inbound.Received counts
+// the time a message waited in the socket's receive queue: the measure of
+// how far behind the readers are.
+func enableRxTimestamps(uc *net.UDPConn) bool {
+	rc, err := uc.SyscallConn()
+	if err != nil {
+		return false
+	}
+	var serr error
+	if err := rc.Control(func(fd uintptr) {
+		serr = unix.SetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_TIMESTAMPNS, 1)
+	}); err != nil || serr != nil {
+		return false
+	}
+	return true
+}
+
+// rxTimestamp returns the SCM_TIMESTAMPNS time in the control data of one
+// recvmsg, or the zero time. It walks the cmsg headers in place: nothing is
+// allocated per datagram (unix.ParseSocketControlMessage would).
+func rxTimestamp(oob []byte) time.Time {
+	const hdr = unix.SizeofCmsghdr
+	for len(oob) >= hdr {
+		h := (*unix.Cmsghdr)(unsafe.Pointer(&oob[0]))
+		l := int(h.Len)
+		if l < hdr || l > len(oob) {
+			return time.Time{}
+		}
+		if h.Level == unix.SOL_SOCKET && h.Type == unix.SCM_TIMESTAMPNS && l-cmsgAlign(hdr) >= int(unsafe.Sizeof(unix.Timespec{})) {
+			var ts unix.Timespec
+			copy(unsafe.Slice((*byte)(unsafe.Pointer(&ts)), unsafe.Sizeof(ts)), oob[cmsgAlign(hdr):])
+			return time.Unix(int64(ts.Sec), int64(ts.Nsec))
+		}
+		l = cmsgAlign(l)
+		if l > len(oob) {
+			return time.Time{}
+		}
+		oob = oob[l:]
+	}
+	return time.Time{}
+}
+
+func cmsgAlign(n int) int {
+	const a = int(unsafe.Sizeof(uintptr(0)))
+	return (n + a - 1) &^ (a - 1)
+}
+
+// rxOOBSize is room for one SCM_TIMESTAMPNS message.
+const rxOOBSize = 64

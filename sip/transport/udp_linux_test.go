@@ -1,0 +1,112 @@
+//go:build linux
+
+package transport
+
+import (
+	"errors"
+	"net"
+	"net/netip"
+	"testing"
+	"time"
+
+	"github.com/sbc-project/sbc/internal/testenv"
+)
+
+// TestRawUDP: the raw sendto/recvmsg path carries datagrams both ways on
+// IPv4 and on a dual-stack IPv6 socket (IPv4 peers as v4-mapped), reports
+// the source and a kernel arrival time, and allocates nothing per
+// datagram.
+func TestRawUDP(t *testing.T) {
+	for _, tc := range []struct{ name, listen, peer string }{
+		{"ipv4", "127.0.0.1:0", "127.0.0.1:0"},
+		{"ipv6", "[::1]:0", "[::1]:0"},
+		{"dual-stack to ipv4", "[::]:0", "127.0.0.1:0"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			uc, err := net.ListenUDP("udp", net.UDPAddrFromAddrPort(netip.MustParseAddrPort(tc.listen)))
+			if err != nil {
+				testenv.Missing(t, "a UDP socket on "+tc.listen+": "+err.Error())
+			}
+			defer uc.Close()
+			raw := newRawUDP(uc)
+			if raw == nil {
+				t.Fatal("newRawUDP: nil on Linux")
+			}
+			peer, err := net.ListenUDP("udp", net.UDPAddrFromAddrPort(netip.MustParseAddrPort(tc.peer)))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer peer.Close()
+			peerAddr := peer.LocalAddr().(*net.UDPAddr).AddrPort()
+			local := uc.LocalAddr().(*net.UDPAddr).AddrPort()
+			if local.Addr().IsUnspecified() {
+				local = netip.AddrPortFrom(netip.MustParseAddr("127.0.0.1"), local.Port())
+			}
+
+			// Out: raw sendto, read by the peer.
+			msg := []byte("OPTIONS sip:x SIP/2.0\r\n\r\n")
+			if err := raw.writeTo(msg, peerAddr); err != nil {
+				t.Fatal(err)
+			}
+			buf := make([]byte, 2048)
+			peer.SetReadDeadline(time.Now().Add(2 * time.Second))
+			n, _, err := peer.ReadFromUDPAddrPort(buf)
+			if err != nil || string(buf[:n]) != string(msg) {
+				t.Fatalf("peer got %q, %v", buf[:n], err)
+			}
+
+			// In: the peer sends, raw recvmsg reads.
+			rbuf := make([]byte, 2048)
+			rd := raw.reader(rbuf)
+			before := time.Now()
+			if _, err := peer.WriteToUDPAddrPort([]byte("pong"), local); err != nil {
+				t.Fatal(err)
+			}
+			n, src, recv, err := rd.read()
+			if err != nil || string(rbuf[:n]) != "pong" {
+				t.Fatalf("read %q, %v", rbuf[:n], err)
+			}
+			if unmap(src) != unmap(peerAddr) {
+				t.Fatalf("source %v, want %v", src, peerAddr)
+			}
+			if recv.Before(before.Add(-time.Second)) || recv.After(time.Now()) {
+				t.Fatalf("arrival %v not around now", recv)
+			}
+
+			// Nothing allocated per datagram either way.
+			allocs := testing.AllocsPerRun(200, func() {
+				if err := raw.writeTo(msg, local); err != nil {
+					t.Fatal(err)
+				}
+				if _, _, _, err := rd.read(); err != nil {
+					t.Fatal(err)
+				}
+			})
+			if allocs != 0 {
+				t.Fatalf("%v allocations per datagram sent and received, want 0", allocs)
+			}
+		})
+	}
+}
+
+// TestRawUDPClosed: a reader blocked on an idle socket returns net.ErrClosed
+// when the socket closes (readUDP's exit).
+func TestRawUDPClosed(t *testing.T) {
+	uc, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rd := newRawUDP(uc).reader(make([]byte, 100))
+	done := make(chan error, 1)
+	go func() { _, _, _, err := rd.read(); done <- err }()
+	time.Sleep(50 * time.Millisecond)
+	uc.Close()
+	select {
+	case err := <-done:
+		if !errors.Is(err, net.ErrClosed) {
+			t.Fatalf("read after close: %v, want net.ErrClosed", err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("reader not released by Close")
+	}
+}
