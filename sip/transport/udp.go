@@ -11,16 +11,18 @@ import (
 // (udp_linux.go); nil where unavailable, or when Config.WrapUDP interposes
 // on the socket, in which case the PacketConn is used.
 type rawSocket interface {
-	// reader returns a reader that receives into buf; one per goroutine.
-	reader(buf []byte) udpReader
+	// reader returns a reader for one goroutine, with buffers of size
+	// bytes.
+	reader(size int) udpReader
 	// writeTo sends one datagram.
 	writeTo(b []byte, to netip.AddrPort) error
 }
 
-// udpReader receives one datagram: its length, source and arrival time
-// (the kernel's receive timestamp where available, else the time read).
+// udpReader receives one datagram: its bytes (valid until the next read),
+// source and arrival time (the kernel's receive timestamp where available,
+// else the time read).
 type udpReader interface {
-	read() (n int, src netip.AddrPort, recv time.Time, err error)
+	read() (b []byte, src netip.AddrPort, recv time.Time, err error)
 }
 
 // msgReader is the part of *net.UDPConn that returns control data (the
@@ -37,7 +39,7 @@ type pcReader struct {
 	oob []byte
 }
 
-func (r *pcReader) read() (int, netip.AddrPort, time.Time, error) {
+func (r *pcReader) read() ([]byte, netip.AddrPort, time.Time, error) {
 	var (
 		n    int
 		src  netip.AddrPort
@@ -56,14 +58,14 @@ func (r *pcReader) read() (int, netip.AddrPort, time.Time, error) {
 	if recv.IsZero() {
 		recv = time.Now()
 	}
-	return n, src, recv, err
+	return r.buf[:n], src, recv, err
 }
 
-func (li *listener) newUDPReader(buf []byte) udpReader {
+func (li *listener) newUDPReader(size int) udpReader {
 	if li.raw != nil {
-		return li.raw.reader(buf)
+		return li.raw.reader(size)
 	}
-	r := &pcReader{pc: li.pc, buf: buf, oob: make([]byte, rxOOBSize)}
+	r := &pcReader{pc: li.pc, buf: make([]byte, size), oob: make([]byte, rxOOBSize)}
 	if li.rxStamps {
 		r.mr, _ = li.pc.(msgReader)
 	}
@@ -79,15 +81,16 @@ func (li *listener) writeUDP(b []byte, to netip.AddrPort) error {
 	return err
 }
 
-// readUDP reads datagrams until the socket closes. One buffer per reader
-// goroutine is reused: sip.Parse copies what it keeps.
+// readUDP reads datagrams until the socket closes. Each reader goroutine
+// reuses its own buffers: sip.Parse copies what it keeps.
 func (li *listener) readUDP() {
 	l := li.layer
 	defer l.wg.Done()
-	buf := make([]byte, l.lim.MaxMessageSize+1)
-	rd := li.newUDPReader(buf)
+	// One byte more than the limit tells an oversized datagram (truncated
+	// to it) from one of exactly the limit.
+	rd := li.newUDPReader(l.lim.MaxMessageSize + 1)
 	for {
-		n, src, recv, err := rd.read()
+		b, src, recv, err := rd.read()
 		if err != nil {
 			if errors.Is(err, net.ErrClosed) || l.closed.Load() {
 				return
@@ -95,11 +98,10 @@ func (li *listener) readUDP() {
 			continue // ICMP-induced errors and the like: keep reading
 		}
 		src = unmap(src)
-		if n > l.lim.MaxMessageSize {
+		if len(b) > l.lim.MaxMessageSize {
 			l.reject(Reject{Reason: RejectTooLarge, Source: src, Interface: li.cfg.Interface, Transport: UDP, Err: ErrTooLarge})
 			continue
 		}
-		b := buf[:n]
 		if onlyCRLF(b) {
 			continue // RFC 5626 §4.4.1 keepalive or stray CRLF on UDP: ignored
 		}

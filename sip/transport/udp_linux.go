@@ -16,7 +16,7 @@ import (
 )
 
 // Raw datagram I/O. A UDP listener's socket is read and written with
-// recvmsg and sendto issued as raw system calls inside syscall.RawConn's
+// recvmmsg and sendto issued as raw system calls inside syscall.RawConn's
 // Read and Write callbacks: the runtime's netpoller still parks a reader on
 // EAGAIN and the descriptor still cannot be closed under a call (RawConn
 // holds the fd's read or write lock), but the calls skip entersyscall.
@@ -129,76 +129,98 @@ func encodeSockaddr(w *rawWriter, to netip.AddrPort, v6 bool) bool {
 	return true
 }
 
-// rawReader is one reader goroutine's recvmsg state.
+// readBatch is how many datagrams one recvmmsg may take. Under load a
+// reader takes several per wakeup and per hand-over of the socket's read
+// lock to the listener's other reader goroutine; idle, it takes one, as
+// recvmsg would.
+const readBatch = 8
+
+// rawReader is one reader goroutine's recvmmsg state: readBatch buffers,
+// source addresses and control buffers, and the datagrams of the last call
+// not handed out yet.
 type rawReader struct {
 	r     *rawUDP
-	buf   []byte
-	from  [unix.SizeofSockaddrInet6]byte
-	oob   [rxOOBSize]byte
-	iov   unix.Iovec
-	msg   unix.Msghdr
-	n     int
+	bufs  [readBatch][]byte
+	from  [readBatch][unix.SizeofSockaddrInet6]byte
+	oob   [readBatch][rxOOBSize]byte
+	iov   [readBatch]unix.Iovec
+	msgs  [readBatch]unix.Mmsghdr
+	n     int // datagrams received by the last recvmmsg
+	next  int // the next of them to hand out
 	errno syscall.Errno
 	fn    func(fd uintptr) bool
 }
 
-func (r *rawUDP) reader(buf []byte) udpReader {
-	rd := &rawReader{r: r, buf: buf}
-	rd.iov.Base = unsafe.SliceData(buf)
-	rd.iov.SetLen(len(buf))
-	rd.msg.Iov = &rd.iov
-	rd.msg.SetIovlen(1)
-	rd.msg.Name = &rd.from[0]
-	rd.msg.Control = &rd.oob[0]
+func (r *rawUDP) reader(size int) udpReader {
+	rd := &rawReader{r: r}
+	for i := range rd.msgs {
+		rd.bufs[i] = make([]byte, size)
+		rd.iov[i].Base = unsafe.SliceData(rd.bufs[i])
+		rd.iov[i].SetLen(size)
+		h := &rd.msgs[i].Hdr
+		h.Iov = &rd.iov[i]
+		h.SetIovlen(1)
+		h.Name = &rd.from[i][0]
+		h.Control = &rd.oob[i][0]
+	}
 	rd.fn = rd.recv
 	return rd
 }
 
 func (rd *rawReader) recv(fd uintptr) bool {
+	for i := range rd.msgs {
+		h := &rd.msgs[i].Hdr
+		h.Namelen = uint32(len(rd.from[i]))
+		h.SetControllen(len(rd.oob[i]))
+		h.Flags = 0
+		rd.msgs[i].Len = 0
+	}
 	for {
-		rd.msg.Namelen = uint32(len(rd.from))
-		rd.msg.SetControllen(len(rd.oob))
-		rd.msg.Flags = 0
-		n, _, e := unix.RawSyscall(unix.SYS_RECVMSG, fd, uintptr(unsafe.Pointer(&rd.msg)), 0)
+		n, _, e := unix.RawSyscall6(unix.SYS_RECVMMSG, fd, uintptr(unsafe.Pointer(&rd.msgs[0])), readBatch, 0, 0, 0)
 		switch e {
 		case unix.EINTR:
 			continue
 		case unix.EAGAIN:
 			return false // the netpoller parks the reader
 		}
-		rd.n, rd.errno = int(n), e
+		rd.n, rd.next, rd.errno = int(n), 0, e
 		return true
 	}
 }
 
 var errBadSource = errors.New("transport: datagram with an unknown source address family")
 
-func (rd *rawReader) read() (int, netip.AddrPort, time.Time, error) {
-	rd.errno = 0
-	if err := rd.r.rc.Read(rd.fn); err != nil {
-		return 0, netip.AddrPort{}, time.Time{}, err
+func (rd *rawReader) read() ([]byte, netip.AddrPort, time.Time, error) {
+	for rd.next >= rd.n {
+		rd.n, rd.next, rd.errno = 0, 0, 0
+		if err := rd.r.rc.Read(rd.fn); err != nil {
+			return nil, netip.AddrPort{}, time.Time{}, err
+		}
+		if rd.errno != 0 {
+			return nil, netip.AddrPort{}, time.Time{}, rd.errno
+		}
 	}
-	if rd.errno != 0 {
-		return 0, netip.AddrPort{}, time.Time{}, rd.errno
-	}
+	i := rd.next
+	rd.next++
+	from := &rd.from[i]
 	var src netip.AddrPort
-	port := binary.BigEndian.Uint16(rd.from[2:4])
-	switch binary.NativeEndian.Uint16(rd.from[0:2]) {
+	port := binary.BigEndian.Uint16(from[2:4])
+	switch binary.NativeEndian.Uint16(from[0:2]) {
 	case unix.AF_INET:
-		src = netip.AddrPortFrom(netip.AddrFrom4([4]byte(rd.from[4:8])), port)
+		src = netip.AddrPortFrom(netip.AddrFrom4([4]byte(from[4:8])), port)
 	case unix.AF_INET6:
-		src = netip.AddrPortFrom(netip.AddrFrom16([16]byte(rd.from[8:24])), port)
+		src = netip.AddrPortFrom(netip.AddrFrom16([16]byte(from[8:24])), port)
 	default:
-		return 0, netip.AddrPort{}, time.Time{}, errBadSource
+		return nil, netip.AddrPort{}, time.Time{}, errBadSource
 	}
 	var recv time.Time
 	if rd.r.stamps {
-		recv = rxTimestamp(rd.oob[:rd.msg.Controllen])
+		recv = rxTimestamp(rd.oob[i][:rd.msgs[i].Hdr.Controllen])
 	}
 	if recv.IsZero() {
 		recv = time.Now()
 	}
-	return rd.n, src, recv, nil
+	return rd.bufs[i][:rd.msgs[i].Len], src, recv, nil
 }
 
 // enableRxTimestamps asks the kernel to stamp every datagram with the time

@@ -4,6 +4,7 @@ package transport
 
 import (
 	"errors"
+	"fmt"
 	"net"
 	"net/netip"
 	"testing"
@@ -56,15 +57,14 @@ func TestRawUDP(t *testing.T) {
 			}
 
 			// In: the peer sends, raw recvmsg reads.
-			rbuf := make([]byte, 2048)
-			rd := raw.reader(rbuf)
+			rd := raw.reader(2048)
 			before := time.Now()
 			if _, err := peer.WriteToUDPAddrPort([]byte("pong"), local); err != nil {
 				t.Fatal(err)
 			}
-			n, src, recv, err := rd.read()
-			if err != nil || string(rbuf[:n]) != "pong" {
-				t.Fatalf("read %q, %v", rbuf[:n], err)
+			got, src, recv, err := rd.read()
+			if err != nil || string(got) != "pong" {
+				t.Fatalf("read %q, %v", got, err)
 			}
 			if unmap(src) != unmap(peerAddr) {
 				t.Fatalf("source %v, want %v", src, peerAddr)
@@ -96,7 +96,7 @@ func TestRawUDPClosed(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	rd := newRawUDP(uc).reader(make([]byte, 100))
+	rd := newRawUDP(uc).reader(100)
 	done := make(chan error, 1)
 	go func() { _, _, _, err := rd.read(); done <- err }()
 	time.Sleep(50 * time.Millisecond)
@@ -108,5 +108,56 @@ func TestRawUDPClosed(t *testing.T) {
 		}
 	case <-time.After(5 * time.Second):
 		t.Fatal("reader not released by Close")
+	}
+}
+
+// TestRawUDPBatch: datagrams queued together come out of the batched
+// reader one by one, in order, each with its own bytes and source; one
+// larger than the reader's buffers comes out truncated to them (readUDP
+// rejects it by that length).
+func TestRawUDPBatch(t *testing.T) {
+	uc, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer uc.Close()
+	rd := newRawUDP(uc).reader(101)
+	local := uc.LocalAddr().(*net.UDPAddr).AddrPort()
+	var peers []*net.UDPConn
+	for i := 0; i < 3; i++ {
+		p, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer p.Close()
+		peers = append(peers, p)
+	}
+	const total = 3*readBatch + 2
+	for i := 0; i < total; i++ {
+		msg := []byte(fmt.Sprintf("datagram %02d", i))
+		if i == total-1 {
+			msg = make([]byte, 300) // beyond the 101-byte buffers
+		}
+		if _, err := peers[i%3].WriteToUDPAddrPort(msg, local); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i := 0; i < total; i++ {
+		b, src, _, err := rd.read()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want := peers[i%3].LocalAddr().(*net.UDPAddr).AddrPort(); src != want {
+			t.Fatalf("datagram %d from %v, want %v", i, src, want)
+		}
+		if i == total-1 {
+			if len(b) != 101 {
+				t.Fatalf("oversized datagram read as %d bytes, want the buffer's 101", len(b))
+			}
+			continue
+		}
+		if want := fmt.Sprintf("datagram %02d", i); string(b) != want {
+			t.Fatalf("read %q, want %q", b, want)
+		}
 	}
 }
