@@ -296,7 +296,7 @@ func BenchmarkHandle(b *testing.B) {
 	for i := 0; b.Loop(); i++ {
 		binary.BigEndian.PutUint16(buf[2:], uint16(i))
 		s.mu.Lock()
-		s.handle(in, &p, &sc, int64(i)*int64(20*time.Millisecond))
+		s.handle(in, &p, &sc, s.live+int64(i)*int64(20*time.Millisecond))
 		s.mu.Unlock()
 		if p.out == nil {
 			b.Fatal("dropped")
@@ -336,7 +336,7 @@ func TestHandleAllocs(t *testing.T) {
 			if c.name == "rtp" {
 				binary.BigEndian.PutUint16(buf[2:], uint16(i)) // sequence number
 			}
-			s.handle(c.in, &p, &sc, int64(i))
+			s.handle(c.in, &p, &sc, s.live+int64(i))
 			if p.out == nil {
 				t.Fatal("dropped")
 			}
