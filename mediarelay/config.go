@@ -93,6 +93,13 @@ type Config struct {
 	// the number of ports of all ranges (every port pooled). Negative
 	// disables the pool: every socket is closed when its session ends.
 	IdleSockets int
+	// ReuseDelay is how long a pooled port pair rests after its session
+	// ended before a new session reuses it while ports never used (or whose
+	// sockets were closed) are free: stale media of the ended call, still
+	// sent by its far end, should not reach the next call on the port.
+	// When no such port is free the oldest pooled pair is reused anyway.
+	// Default 2 s; negative: no rest (pooled pairs always first).
+	ReuseDelay time.Duration
 	// RelatchIdle is how long a LatchLearn leg's latched source must be
 	// silent before another source may take it over. Default 2 s.
 	RelatchIdle time.Duration
@@ -149,6 +156,9 @@ func (c *Config) normalize() error {
 	}
 	if c.CoalesceEvents <= 0 {
 		c.CoalesceEvents = 4
+	}
+	if c.ReuseDelay == 0 {
+		c.ReuseDelay = 2 * time.Second
 	}
 	if c.RelatchIdle <= 0 {
 		c.RelatchIdle = 2 * time.Second

@@ -47,10 +47,13 @@ func (q *ring) peek() int { return int(q.buf[q.head]) }
 //
 // Free pairs wait in two FIFO queues: warm pairs still have their sockets
 // open (a session that takes one reuses them: no socket, setsockopt, bind,
-// epoll_ctl or close system call), cold pairs have none. A session takes
-// the oldest warm pair, or the oldest cold one when no pair is warm, and a
-// released pair goes to the back of its queue, so a port is reused as late
-// as possible (stray packets of an ended call rarely reach the next one).
+// epoll_ctl or close system call), cold pairs have none. A released pair
+// goes to the back of its queue, so a port is reused as late as possible
+// (stray packets of an ended call rarely reach the next one). A session
+// takes the oldest warm pair once it has rested Config.ReuseDelay, or when
+// no pair is cold; otherwise the oldest cold pair. So reuse is the rule,
+// and the warm set grows (up to Config.IdleSockets) until a pair rests at
+// least ReuseDelay before it serves another call.
 // The state array guards against a pair ever being handed out twice or
 // released twice. Everything here is guarded by the relay's mutex.
 type iface struct {
@@ -61,7 +64,7 @@ type iface struct {
 
 	warm, cold ring
 	state      []pairState
-	released   []uint64 // relay-wide release sequence of each warm pair (oldest first eviction)
+	releasedAt []int64 // relay clock at the release of each warm pair
 	busy       int      // pairs in pairBusy
 	idle       int      // open sockets of this interface that no session uses
 }
@@ -70,7 +73,7 @@ func newIface(cfg InterfaceConfig, idx, base int) *iface {
 	n := (int(cfg.PortMax) - int(cfg.PortMin) + 1) / 2
 	f := &iface{cfg: cfg, idx: idx, base: base, pairs: n,
 		warm: ring{buf: make([]int32, n)}, cold: ring{buf: make([]int32, n)},
-		state: make([]pairState, n), released: make([]uint64, n)}
+		state: make([]pairState, n), releasedAt: make([]int64, n)}
 	for i := 0; i < n; i++ {
 		f.cold.push(i)
 	}
@@ -84,13 +87,14 @@ func (f *iface) rtpPort(p int) uint16 { return f.cfg.PortMin + uint16(2*p) }
 // free is the number of pairs that can be taken now.
 func (f *iface) free() int { return f.warm.count + f.cold.count }
 
-// take removes the oldest warm pair, or the oldest cold one when none is
-// warm; ok is false when no pair is free.
-func (f *iface) take() (p int, ok bool) {
-	if p, ok = f.warm.pop(); !ok {
-		if p, ok = f.cold.pop(); !ok {
-			return 0, false
-		}
+// take removes the oldest warm pair if it has rested at least rest
+// nanoseconds at relay clock now or no pair is cold, else the oldest cold
+// pair; ok is false when no pair is free.
+func (f *iface) take(now, rest int64) (p int, ok bool) {
+	if f.warm.count > 0 && (f.cold.count == 0 || now-f.releasedAt[f.warm.peek()] >= rest) {
+		p, _ = f.warm.pop()
+	} else if p, ok = f.cold.pop(); !ok {
+		return 0, false
 	}
 	f.state[p] = pairBusy
 	f.busy++
@@ -98,10 +102,10 @@ func (f *iface) take() (p int, ok bool) {
 }
 
 // put returns busy pair p to the back of the warm queue (its sockets stay
-// open; seq orders releases relay-wide), the cold queue, or, with
+// open; at is the relay clock of its release), the cold queue, or, with
 // closing, to neither until coldAfterClose. Putting a pair that is not
 // busy is ignored, so a double release cannot make a pair free twice.
-func (f *iface) put(p int, st pairState, seq uint64) {
+func (f *iface) put(p int, st pairState, at int64) {
 	if f.state[p] != pairBusy {
 		return
 	}
@@ -109,7 +113,7 @@ func (f *iface) put(p int, st pairState, seq uint64) {
 	f.state[p] = st
 	switch st {
 	case pairWarm:
-		f.released[p] = seq
+		f.releasedAt[p] = at
 		f.warm.push(p)
 	case pairCold:
 		f.cold.push(p)

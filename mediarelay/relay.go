@@ -40,8 +40,8 @@ type Relay struct {
 	nextID   uint64
 	closed   bool
 	idleMax  int    // bound on idle pooled sockets (0: no pool)
+	rest     int64  // Config.ReuseDelay in ns
 	idleN    int    // idle pooled sockets over all interfaces
-	relSeq   uint64 // release sequence of warm pairs
 
 	// ops counts work that NewSession and Session.Close do outside mu
 	// (opening and closing sockets); Close waits for it before it closes
@@ -104,6 +104,7 @@ func New(cfg Config) (*Relay, error) {
 	}
 	r.socks = make([]atomic.Pointer[sock], slots)
 	r.idleMax = max(cfg.IdleSockets, 0)
+	r.rest = int64(max(cfg.ReuseDelay, 0))
 	r.dead = &Session{r: r, closed: true}
 	for range cfg.Workers {
 		r.pools = append(r.pools, &Session{r: r, pool: true})
@@ -154,10 +155,11 @@ func (r *Relay) NewSession(cfg SessionConfig) (*Session, error) {
 	case to == 0:
 		s.timeout = int64(r.cfg.MediaTimeout)
 	}
+	now := r.now()
 	for i := range s.legs {
 		l := &s.legs[i]
 		l.cfg, l.iface = legs[i], fs[i]
-		p, ok := l.iface.take()
+		p, ok := l.iface.take(now, r.rest)
 		if !ok {
 			if i == 1 {
 				r.untakeLocked(&s.legs[0])
@@ -211,7 +213,7 @@ func (r *Relay) NewSession(cfg SessionConfig) (*Session, error) {
 func (r *Relay) untakeLocked(l *legState) {
 	f := l.iface
 	if r.socks[f.slot(l.pair, false)].Load() != nil {
-		f.put(l.pair, pairWarm, f.released[l.pair])
+		f.put(l.pair, pairWarm, f.releasedAt[l.pair])
 	} else {
 		f.put(l.pair, pairCold, 0)
 	}
@@ -273,12 +275,16 @@ func (r *Relay) attach(s *Session, leg Leg) error {
 			return fmt.Errorf("mediarelay: interface %s port %d: %w", f.cfg.Name, f.rtpPort(l.pair), err)
 		}
 		r.mu.Lock()
-		p, ok := f.take()
+		p, ok := f.take(r.now(), r.rest)
 		if !ok || tries <= 1 || r.closed {
 			if ok {
 				f.put(p, pairCold, 0)
 			}
+			closed := r.closed
 			r.mu.Unlock()
+			if closed {
+				return ErrClosed
+			}
 			return fmt.Errorf("%w on interface %s (ports in use by other processes)", ErrNoPorts, f.cfg.Name)
 		}
 		l.pair = p
@@ -422,7 +428,7 @@ func (r *Relay) evictLocked(keep int, out []pairRef) []pairRef {
 	for r.idleN > keep {
 		var best *iface
 		for _, f := range r.ifaces {
-			if f.warm.count > 0 && (best == nil || f.released[f.warm.peek()] < best.released[best.warm.peek()]) {
+			if f.warm.count > 0 && (best == nil || f.releasedAt[f.warm.peek()] < best.releasedAt[best.warm.peek()]) {
 				best = f
 			}
 		}
@@ -483,11 +489,11 @@ func (s *Session) detachLocked(n int, pool bool) []pairRef {
 	}
 	s.mu.Unlock()
 	var prs []pairRef
+	now := r.now()
 	for i := 0; i < n; i++ {
 		l := &s.legs[i]
 		if pool {
-			r.relSeq++
-			l.iface.put(l.pair, pairWarm, r.relSeq)
+			l.iface.put(l.pair, pairWarm, now)
 		} else {
 			l.iface.put(l.pair, pairClosing, 0)
 			prs = append(prs, pairRef{l.iface, l.pair})
