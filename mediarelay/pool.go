@@ -65,8 +65,8 @@ type iface struct {
 	warm, cold ring
 	state      []pairState
 	releasedAt []int64 // relay clock at the release of each warm pair
-	busy       int      // pairs in pairBusy
-	idle       int      // open sockets of this interface that no session uses
+	busy       int     // pairs in pairBusy
+	idle       int     // open sockets of this interface that no session uses
 }
 
 func newIface(cfg InterfaceConfig, idx, base int) *iface {

@@ -39,9 +39,9 @@ type Relay struct {
 	sessions map[uint64]*Session
 	nextID   uint64
 	closed   bool
-	idleMax  int    // bound on idle pooled sockets (0: no pool)
-	rest     int64  // Config.ReuseDelay in ns
-	idleN    int    // idle pooled sockets over all interfaces
+	idleMax  int   // bound on idle pooled sockets (0: no pool)
+	rest     int64 // Config.ReuseDelay in ns
+	idleN    int   // idle pooled sockets over all interfaces
 
 	// ops counts work that NewSession and Session.Close do outside mu
 	// (opening and closing sockets); Close waits for it before it closes
