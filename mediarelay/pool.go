@@ -1,6 +1,9 @@
 package mediarelay
 
-import "net/netip"
+import (
+	"net/netip"
+	"time"
+)
 
 // pairState is where one even/odd port pair of an interface stands.
 type pairState uint8
@@ -65,6 +68,7 @@ type iface struct {
 	warm, cold ring
 	state      []pairState
 	releasedAt []int64 // relay clock at the release of each warm pair
+	heldAt     []int64 // relay clock when another process last held the pair's port (0: never)
 	busy       int     // pairs in pairBusy
 	idle       int     // open sockets of this interface that no session uses
 }
@@ -73,7 +77,7 @@ func newIface(cfg InterfaceConfig, idx, base int) *iface {
 	n := (int(cfg.PortMax) - int(cfg.PortMin) + 1) / 2
 	f := &iface{cfg: cfg, idx: idx, base: base, pairs: n,
 		warm: ring{buf: make([]int32, n)}, cold: ring{buf: make([]int32, n)},
-		state: make([]pairState, n), releasedAt: make([]int64, n)}
+		state: make([]pairState, n), releasedAt: make([]int64, n), heldAt: make([]int64, n)}
 	for i := 0; i < n; i++ {
 		f.cold.push(i)
 	}
@@ -87,11 +91,25 @@ func (f *iface) rtpPort(p int) uint16 { return f.cfg.PortMin + uint16(2*p) }
 // free is the number of pairs that can be taken now.
 func (f *iface) free() int { return f.warm.count + f.cold.count }
 
+// heldBackoff is how long a cold pair whose port another process held is
+// passed over while other pairs are free.
+const heldBackoff = int64(time.Second)
+
 // take removes the oldest warm pair if it has rested at least rest
-// nanoseconds at relay clock now or no pair is cold, else the oldest cold
-// pair; ok is false when no pair is free.
+// nanoseconds at relay clock now or no usable pair is cold, else the
+// oldest cold pair; ok is false when no pair is free. A cold pair whose
+// port another process held in the last heldBackoff (or rest) goes to the
+// back of the cold queue (a few at a time), so that one foreign socket
+// does not cost every allocation a failed bind.
 func (f *iface) take(now, rest int64) (p int, ok bool) {
-	if f.warm.count > 0 && (f.cold.count == 0 || now-f.releasedAt[f.warm.peek()] >= rest) {
+	backoff := max(rest, heldBackoff)
+	held := func(p int) bool { return f.heldAt[p] != 0 && now-f.heldAt[p] < backoff }
+	for i := 0; i < 8 && i < f.cold.count && held(f.cold.peek()); i++ {
+		q, _ := f.cold.pop()
+		f.cold.push(q)
+	}
+	coldOK := f.cold.count > 0 && !held(f.cold.peek())
+	if f.warm.count > 0 && (!coldOK || now-f.releasedAt[f.warm.peek()] >= rest) {
 		p, _ = f.warm.pop()
 	} else if p, ok = f.cold.pop(); !ok {
 		return 0, false

@@ -208,8 +208,8 @@ func TestEMFILEChild(t *testing.T) {
 		c.Workers = 1
 		c.ReuseDelay = -1 // the pooled pairs first, always
 		c.Interfaces = []InterfaceConfig{
-			{Name: "inside", Addr: inside, PortMin: 45000, PortMax: 45999},
-			{Name: "outside", Addr: outside, PortMin: 45000, PortMax: 45999},
+			{Name: "inside", Addr: inside, PortMin: 49000, PortMax: 49999},
+			{Name: "outside", Addr: outside, PortMin: 49000, PortMax: 49999},
 		}
 	})
 	if r.cfg.IdleSockets != int(rl.Cur)/4 {

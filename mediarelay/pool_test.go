@@ -17,10 +17,10 @@ import (
 func smallRelay(t testing.TB, e variant, pairs int, mod func(*Config)) *Relay {
 	t.Helper()
 	return newRelay(t, e, func(c *Config) {
-		top := uint16(44000 + 2*pairs - 1)
+		top := uint16(48000 + 2*pairs - 1)
 		c.Interfaces = []InterfaceConfig{
-			{Name: "inside", Addr: inside, PortMin: 44000, PortMax: top},
-			{Name: "outside", Addr: outside, PortMin: 44000, PortMax: top},
+			{Name: "inside", Addr: inside, PortMin: 48000, PortMax: top},
+			{Name: "outside", Addr: outside, PortMin: 48000, PortMax: top},
 		}
 		if mod != nil {
 			mod(c)
@@ -306,6 +306,29 @@ func TestAllocationFailsFast(t *testing.T) {
 				t.Fatalf("port %d (held %d), %d attempts", p, held, f.attempts.Load())
 			}
 		})
+		// A port another process keeps is not tried by every allocation:
+		// while other pairs are free it is passed over.
+		t.Run("EADDRINUSE port held for good", func(t *testing.T) {
+			r := smallRelay(t, e, 5, func(c *Config) { c.ReuseDelay = time.Hour })
+			var tried atomic.Int64
+			inject(r, func(_ int64, so *sock) error {
+				if so.local == netip.AddrPortFrom(inside, 48000) {
+					tried.Add(1)
+					return syscall.EADDRINUSE
+				}
+				return nil
+			})
+			for i := range 20 {
+				s, err := r.NewSession(SessionConfig{ALeg: LegConfig{Interface: "inside"}, BLeg: LegConfig{Interface: "outside"}})
+				if err != nil {
+					t.Fatalf("session %d: %v", i, err)
+				}
+				s.Close()
+			}
+			if n := tried.Load(); n != 1 {
+				t.Fatalf("the held port was tried %d times", n)
+			}
+		})
 		// Out of descriptors with idle pooled sockets: they are closed and
 		// the open is retried once.
 		for _, succeed := range []bool{true, false} {
@@ -408,8 +431,8 @@ func TestPoolIPv6(t *testing.T) {
 	forEngine(t, func(t *testing.T, e variant) {
 		r := newRelay(t, e, func(c *Config) {
 			c.Interfaces = []InterfaceConfig{
-				{Name: "inside", Addr: v6, PortMin: 44500, PortMax: 44501},
-				{Name: "outside", Addr: v6, PortMin: 44502, PortMax: 44503},
+				{Name: "inside", Addr: v6, PortMin: 48900, PortMax: 48901},
+				{Name: "outside", Addr: v6, PortMin: 48902, PortMax: 48903},
 			}
 		})
 		for i := range 3 {

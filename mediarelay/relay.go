@@ -263,15 +263,19 @@ func (r *Relay) attach(s *Session, leg Leg) error {
 			return nil
 		}
 		// Free what the pair holds: its sockets close, the pair goes cold.
+		inUse := errors.Is(err, syscall.EADDRINUSE)
 		r.mu.Lock()
 		if l.cfg.RTCPMux && r.socks[f.slot(l.pair, true)].Load() != nil {
 			f.idle-- // the parked RTCP socket, still counted idle
 			r.idleN--
 		}
+		if inUse {
+			f.heldAt[l.pair] = max(r.now(), 1)
+		}
 		f.put(l.pair, pairClosing, 0)
 		r.mu.Unlock()
 		r.closePairs([]pairRef{{f, l.pair}})
-		if !errors.Is(err, syscall.EADDRINUSE) {
+		if !inUse {
 			return fmt.Errorf("mediarelay: interface %s port %d: %w", f.cfg.Name, f.rtpPort(l.pair), err)
 		}
 		r.mu.Lock()
