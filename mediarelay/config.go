@@ -97,8 +97,10 @@ type Config struct {
 	// ended before a new session reuses it while ports never used (or whose
 	// sockets were closed) are free: stale media of the ended call, still
 	// sent by its far end, should not reach the next call on the port.
-	// When no such port is free the oldest pooled pair is reused anyway.
-	// Default 2 s; negative: no rest (pooled pairs always first).
+	// When no such port is free, or the pool holds IdleSockets already (a
+	// new socket would only make the oldest idle one close), the oldest
+	// pooled pair is reused anyway. Default 2 s; negative: no rest (pooled
+	// pairs always first).
 	ReuseDelay time.Duration
 	// RelatchIdle is how long a LatchLearn leg's latched source must be
 	// silent before another source may take it over. Default 2 s.

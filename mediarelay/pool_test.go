@@ -399,6 +399,27 @@ func TestIdleSocketsBound(t *testing.T) {
 	})
 }
 
+// TestFullPoolReusesYoungPairs: once the pool holds its bound, a session
+// reuses the oldest pooled pair even before ReuseDelay, rather than open
+// new sockets that would only make it close idle ones.
+func TestFullPoolReusesYoungPairs(t *testing.T) {
+	forEngine(t, func(t *testing.T, e variant) {
+		r := smallRelay(t, e, 10, func(cfg *Config) { cfg.IdleSockets = 4; cfg.ReuseDelay = time.Hour })
+		var ports []uint16
+		for range 5 {
+			s, err := r.NewSession(SessionConfig{ALeg: LegConfig{Interface: "inside"}, BLeg: LegConfig{Interface: "outside"}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			ports = append(ports, s.Local(LegA).RTPPort)
+			s.Close()
+		}
+		if st := r.Stats(); st.SocketsOpened != 4 || st.SocketsReused != 16 || st.SocketsClosed != 0 || ports[4] != ports[0] {
+			t.Fatalf("ports %v, %+v", ports, st)
+		}
+	})
+}
+
 // TestConfigIdleDefault: the default bound is a quarter of the soft
 // RLIMIT_NOFILE, at most the number of ports.
 func TestConfigIdleDefault(t *testing.T) {

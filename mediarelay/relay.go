@@ -155,11 +155,11 @@ func (r *Relay) NewSession(cfg SessionConfig) (*Session, error) {
 	case to == 0:
 		s.timeout = int64(r.cfg.MediaTimeout)
 	}
-	now := r.now()
+	now, rest := r.now(), r.restLocked()
 	for i := range s.legs {
 		l := &s.legs[i]
 		l.cfg, l.iface = legs[i], fs[i]
-		p, ok := l.iface.take(now, r.rest)
+		p, ok := l.iface.take(now, rest)
 		if !ok {
 			if i == 1 {
 				r.untakeLocked(&s.legs[0])
@@ -206,6 +206,17 @@ func (r *Relay) NewSession(cfg SessionConfig) (*Session, error) {
 	r.sessions[s.id] = s
 	r.mu.Unlock()
 	return s, nil
+}
+
+// restLocked is how long a pooled pair should rest before reuse while cold
+// pairs are free: Config.ReuseDelay while the pool may still grow, 0 once
+// it holds its bound (then opening a cold pair would only make the oldest
+// idle pair be closed: the same descriptors, no reuse).
+func (r *Relay) restLocked() int64 {
+	if r.idleN+4 > r.idleMax {
+		return 0
+	}
+	return r.rest
 }
 
 // untakeLocked gives back the pair of a leg that never got its sockets
@@ -279,7 +290,7 @@ func (r *Relay) attach(s *Session, leg Leg) error {
 			return fmt.Errorf("mediarelay: interface %s port %d: %w", f.cfg.Name, f.rtpPort(l.pair), err)
 		}
 		r.mu.Lock()
-		p, ok := f.take(r.now(), r.rest)
+		p, ok := f.take(r.now(), r.restLocked())
 		if !ok || tries <= 1 || r.closed {
 			if ok {
 				f.put(p, pairCold, 0)
@@ -588,6 +599,12 @@ func (r *Relay) Close() error {
 			r.closeSock(so)
 		}
 	}
+	r.mu.Lock()
+	for _, f := range r.ifaces {
+		f.idle = 0
+	}
+	r.idleN = 0
+	r.mu.Unlock()
 	st := r.Stats()
 	r.eng.shutdown()
 	close(r.stop)
