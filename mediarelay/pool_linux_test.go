@@ -253,3 +253,56 @@ func TestEMFILEChild(t *testing.T) {
 		t.Fatalf("pooled sockets not reused at the limit: %+v", st)
 	}
 }
+
+// TestPoolConcurrentChurn: goroutines open, signal, use and close sessions
+// on a small range (pairs reused all the time, some sessions failing for
+// lack of ports), with rtcp-mux switched on the way, while Close tears
+// the relay down under them; nothing races (go test -race), every
+// operation after Close fails with ErrClosed, no descriptor is left.
+func TestPoolConcurrentChurn(t *testing.T) {
+	forEngine(t, func(t *testing.T, e variant) {
+		src := newPeer(t, inside) // (and the runtime's poller)
+		before := openFDs(t)
+		r := smallRelay(t, e, 8, func(c *Config) { c.ReuseDelay = -1; c.IdleSockets = 12; c.Workers = 2 })
+		done := make(chan error, 4)
+		for g := range 4 {
+			go func() {
+				for i := 0; ; i++ {
+					s, err := r.NewSession(SessionConfig{ALeg: LegConfig{Interface: "inside", RTCPMux: i%2 == 0}, BLeg: LegConfig{Interface: "outside"}})
+					if errors.Is(err, ErrNoPorts) {
+						continue
+					}
+					if err != nil {
+						if errors.Is(err, ErrClosed) {
+							done <- nil
+						} else {
+							done <- fmt.Errorf("goroutine %d session %d: %w", g, i, err)
+						}
+						return
+					}
+					la := s.Local(LegA)
+					src.conn.WriteToUDPAddrPort(rtpPacket(1, uint16(i), 0, 20), la.RTP())
+					s.SetRemote(LegA, src.addr(), netip.AddrPort{})
+					s.SetRemote(LegB, netip.AddrPortFrom(outside, 9), netip.AddrPort{})
+					src.conn.WriteToUDPAddrPort(rtpPacket(1, uint16(i), 0, 20), la.RTP())
+					if i%3 == 0 {
+						s.SetRTCPMux(LegA, false)
+					}
+					s.Close()
+				}
+			}()
+		}
+		for r.Stats().SocketsReused < 400 {
+			time.Sleep(5 * time.Millisecond)
+		}
+		r.Close()
+		for range 4 {
+			if err := <-done; err != nil {
+				t.Fatal(err)
+			}
+		}
+		if got := openFDs(t); got != before {
+			t.Fatalf("%d descriptors after Close, %d before New", got, before)
+		}
+	})
+}
