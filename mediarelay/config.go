@@ -83,6 +83,25 @@ type Config struct {
 	// NoGSO disables UDP segmentation offload for runs of equal-sized
 	// datagrams to one destination (used by default where the kernel has it).
 	NoGSO bool
+	// IdleSockets bounds the sockets kept open in the pool between sessions
+	// (all interfaces together). When a session ends its sockets stay open
+	// and bound, still read (and what they receive discarded), and the next
+	// session on their ports reuses them instead of opening new ones; beyond
+	// this bound the oldest idle ones are closed. 0 means the default: a
+	// quarter of the soft RLIMIT_NOFILE at New (so that idle media sockets
+	// never take more than a quarter of the process's descriptors), at most
+	// the number of ports of all ranges (every port pooled). Negative
+	// disables the pool: every socket is closed when its session ends.
+	IdleSockets int
+	// ReuseDelay is how long a pooled port pair rests after its session
+	// ended before a new session reuses it while ports never used (or whose
+	// sockets were closed) are free: stale media of the ended call, still
+	// sent by its far end, should not reach the next call on the port.
+	// When no such port is free, or the pool holds IdleSockets already (a
+	// new socket would only make the oldest idle one close), the oldest
+	// pooled pair is reused anyway. Default 2 s; negative: no rest (pooled
+	// pairs always first).
+	ReuseDelay time.Duration
 	// RelatchIdle is how long a LatchLearn leg's latched source must be
 	// silent before another source may take it over. Default 2 s.
 	RelatchIdle time.Duration
@@ -115,6 +134,16 @@ func (c *Config) normalize() error {
 	if c.Workers <= 0 {
 		c.Workers = 1
 	}
+	if c.IdleSockets == 0 {
+		ports := 0
+		for _, ic := range c.Interfaces {
+			ports += 2 * ((int(ic.PortMax) - int(ic.PortMin) + 1) / 2)
+		}
+		c.IdleSockets = ports
+		if soft := softNOFILE(); soft > 0 && soft/4 < ports {
+			c.IdleSockets = max(soft/4, 1)
+		}
+	}
 	if c.RecvBuffer <= 0 {
 		c.RecvBuffer = 1 << 20
 	}
@@ -129,6 +158,9 @@ func (c *Config) normalize() error {
 	}
 	if c.CoalesceEvents <= 0 {
 		c.CoalesceEvents = 4
+	}
+	if c.ReuseDelay == 0 {
+		c.ReuseDelay = 2 * time.Second
 	}
 	if c.RelatchIdle <= 0 {
 		c.RelatchIdle = 2 * time.Second

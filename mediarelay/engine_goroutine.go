@@ -31,11 +31,13 @@ func (e *goEngine) open(so *sock) error {
 	return nil
 }
 
+// read serves one socket for its whole life, across the sessions (and
+// idle spells in the pool) it belongs to; it exits when the socket is
+// closed.
 func (e *goEngine) read(so *sock) {
 	defer e.wg.Done()
 	var sc scratch
 	p := pkt{buf: make([]byte, maxDatagram)}
-	s := so.sess
 	for {
 		n, src, err := so.io.conn.ReadFromUDPAddrPort(p.buf)
 		if err != nil {
@@ -44,13 +46,16 @@ func (e *goEngine) read(so *sock) {
 			}
 			continue
 		}
+		// The arrival time, taken before waiting for the owner: a datagram
+		// read before its session went live is not forwarded (Session.live).
+		now := e.r.now()
 		p.n, p.src = n, src
-		s.mu.Lock()
-		if s.closed {
+		s := so.lock()
+		if s.closed { // being closed: the next read returns net.ErrClosed
 			s.mu.Unlock()
-			return
+			continue
 		}
-		s.handle(so, &p, &sc, e.r.now())
+		s.handle(so, &p, &sc, now)
 		if p.out != nil {
 			st := &s.legs[so.leg].stats
 			if _, err := p.out.io.conn.WriteToUDPAddrPort(p.buf[:p.n], p.dst); err != nil {
@@ -67,6 +72,25 @@ func (e *goEngine) close(so *sock) {
 	if so.io.conn != nil {
 		_ = so.io.conn.Close()
 	}
+}
+
+// move only records w: there are no workers, so.w just picks the pool
+// sentinel.
+func (e *goEngine) move(so *sock, w int) error {
+	so.w = w
+	return nil
+}
+
+// discard empties the socket's receive queue beside the reading goroutine
+// (RawConn.Control does not take the read lock that the blocked reader
+// holds).
+func (e *goEngine) discard(so *sock) (n, bytes uint64) {
+	rc, err := so.io.conn.SyscallConn()
+	if err != nil {
+		return 0, 0
+	}
+	_ = rc.Control(func(fd uintptr) { n, bytes = discardFD(int(fd), e.r.cfg.RecvBuffer) })
+	return n, bytes
 }
 
 func (e *goEngine) shutdown() { e.wg.Wait() }

@@ -190,7 +190,7 @@ func (e *epollEngine) open(so *sock) error {
 		return err
 	}
 	so.io.fd = fd
-	w := e.workers[so.sess.worker]
+	w := e.workers[so.w]
 	ev := unix.EpollEvent{Events: unix.EPOLLIN, Fd: int32(so.slot)}
 	if err := unix.EpollCtl(w.epfd, unix.EPOLL_CTL_ADD, fd, &ev); err != nil {
 		unix.Close(fd)
@@ -200,10 +200,28 @@ func (e *epollEngine) open(so *sock) error {
 }
 
 func (e *epollEngine) close(so *sock) {
-	w := e.workers[so.sess.worker]
+	w := e.workers[so.w]
 	_ = unix.EpollCtl(w.epfd, unix.EPOLL_CTL_DEL, so.io.fd, nil)
 	_ = unix.Close(so.io.fd)
 	so.io.fd = -1
+}
+
+// move takes a pooled socket from its worker's epoll set to worker w's, so
+// that all sockets of its new session are read by one worker. A worker
+// holding a stale event for it still finds it through the socket table and
+// serialises with the new one on the owner's mutex.
+func (e *epollEngine) move(so *sock, w int) error {
+	ev := unix.EpollEvent{Events: unix.EPOLLIN, Fd: int32(so.slot)}
+	if err := unix.EpollCtl(e.workers[w].epfd, unix.EPOLL_CTL_ADD, so.io.fd, &ev); err != nil {
+		return err
+	}
+	_ = unix.EpollCtl(e.workers[so.w].epfd, unix.EPOLL_CTL_DEL, so.io.fd, nil)
+	so.w = w
+	return nil
+}
+
+func (e *epollEngine) discard(so *sock) (n, bytes uint64) {
+	return discardFD(so.io.fd, e.r.cfg.RecvBuffer)
 }
 
 func (e *epollEngine) shutdown() {
@@ -309,9 +327,8 @@ func (w *epollWorker) run() {
 // were taken, with the session mutex held, so that Close cannot close the
 // descriptor (and let the kernel reuse its number) under the worker.
 func (w *epollWorker) drain(so *sock) {
-	s := so.sess
 	capLeft := w.e.r.cfg.DrainCap
-	s.mu.Lock()
+	s := so.lock() // the session, or the pool's sentinel between sessions
 	defer s.mu.Unlock()
 	if s.closed {
 		return
@@ -467,7 +484,7 @@ func fold(sum uint64) uint16 {
 // receive buffers: sendmsg with UDP_SEGMENT when the run is equal-sized
 // datagrams to one destination, sendmmsg otherwise.
 func (w *epollWorker) flush(in *sock, pk []pkt) {
-	st := &in.sess.legs[in.leg].stats
+	st := &in.owner.Load().legs[in.leg].stats // drain holds the owner
 	k := 0
 	var cur *sock
 	var dst netip.AddrPort

@@ -33,7 +33,7 @@ func FuzzHandle(f *testing.F) {
 			n := copy(buf, data)
 			p := pkt{buf: buf, n: n, src: src}
 			s.mu.Lock()
-			s.handle(in, &p, &sc, 1)
+			s.handle(in, &p, &sc, s.live+1)
 			s.mu.Unlock()
 			if p.out == nil {
 				continue
@@ -46,7 +46,7 @@ func FuzzHandle(f *testing.F) {
 				t.Fatalf("STUN answer not sent back to its source")
 			case k == kindDrop:
 				t.Fatalf("forwarded an unclassified datagram %x", data)
-			case k != kindSTUN && (p.out.sess != s || p.out.leg != LegB):
+			case k != kindSTUN && (p.out.owner.Load() != s || p.out.leg != LegB):
 				t.Fatalf("forwarded to leg %v", p.out.leg)
 			}
 		}

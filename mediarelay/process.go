@@ -3,18 +3,41 @@ package mediarelay
 import (
 	"net"
 	"net/netip"
+	"sync/atomic"
 
 	"github.com/pion/rtp"
 )
 
-// sock is one local media socket: the RTP (even) or RTCP (odd) port of a leg.
+// sock is one local media socket: the RTP (even) or RTCP (odd) port of a
+// pair. It lives from its open to its close, which may span many sessions
+// (see the package documentation on the socket pool).
 type sock struct {
-	sess  *Session
-	leg   Leg
+	// owner is the session the socket serves, an idle-pool sentinel (the
+	// socket is pooled: read and discarded) or the relay's dead sentinel
+	// (being closed). It changes only with the current owner's mutex held,
+	// so a reader that locked the owner it loaded and finds it unchanged
+	// may use the socket until it unlocks (sock.lock).
+	owner atomic.Pointer[Session]
+	leg   Leg  // the owner's leg it serves; guarded like owner
 	rtcp  bool // the odd port
 	slot  int  // index in the relay's socket table
 	local netip.AddrPort
-	io    sockIO // engine-specific handle (fd or *net.UDPConn)
+	// w is the epoll worker whose set holds the descriptor (0 for the
+	// goroutine engine); changed only by whoever holds the pair.
+	w  int
+	io sockIO // engine-specific handle (fd or *net.UDPConn)
+}
+
+// lock locks and returns the socket's current owner.
+func (so *sock) lock() *Session {
+	for {
+		s := so.owner.Load()
+		s.mu.Lock()
+		if so.owner.Load() == s {
+			return s
+		}
+		s.mu.Unlock()
+	}
 }
 
 // pkt is one datagram in a batch, in a caller-owned buffer. The engine fills
@@ -120,6 +143,13 @@ func (s *Session) handle(in *sock, p *pkt, sc *scratch, now int64) {
 	st := &l.stats
 	st.Packets++
 	st.Bytes += uint64(p.n)
+	if s.pool {
+		// A pooled socket between sessions: its port belongs to no call, so
+		// nothing it receives (stale media of the ended call) is forwarded
+		// or answered, STUN included.
+		st.Dropped++
+		return
+	}
 	b := p.buf[:p.n]
 	switch classify(b) {
 	case kindSTUN:
@@ -135,8 +165,10 @@ func (s *Session) handle(in *sock, p *pkt, sc *scratch, now int64) {
 	case kindRTP:
 		peer := &s.legs[in.leg.Other()]
 		// RTP arrives on the even port only (RFC 3550 §11); the relay never
-		// forwards before signalling gave both legs a remote.
-		if in.rtcp || !l.signalled || !peer.signalled {
+		// forwards before signalling gave both legs a remote, nor a datagram
+		// that arrived before (now < live: read by the goroutine engine
+		// before SetRemote completed).
+		if in.rtcp || !l.signalled || !peer.signalled || now < s.live {
 			break
 		}
 		// RFC 3550 §5.1: version 2 (checked by classify), a header that fits,
@@ -155,7 +187,7 @@ func (s *Session) handle(in *sock, p *pkt, sc *scratch, now int64) {
 		peer := &s.legs[in.leg.Other()]
 		// RTCP comes on the odd port, or on the RTP port when the leg
 		// negotiated rtcp-mux (RFC 5761 §5.1.3).
-		if !l.signalled || !peer.signalled || (!in.rtcp && !l.cfg.RTCPMux) {
+		if !l.signalled || !peer.signalled || now < s.live || (!in.rtcp && !l.cfg.RTCPMux) {
 			break
 		}
 		if sc.rtcp.hdr.Unmarshal(b) != nil || !l.accept(in, p.src, now, s.r.relatch) {

@@ -41,6 +41,12 @@ type Session struct {
 	mu     sync.Mutex
 	closed bool
 	legs   [2]legState
+	// live is the relay clock when both legs first had a remote: nothing
+	// that arrived before is forwarded (see SetRemote).
+	live int64
+	// pool marks an idle-pool sentinel: the owner of pooled sockets between
+	// sessions, whose handle discards everything.
+	pool bool
 }
 
 // Local is the local media address of a leg, to be written into the SDP
@@ -109,21 +115,53 @@ func (s *Session) SetRemote(leg Leg, rtp, rtcp netip.AddrPort) error {
 	if l.signalled && l.remoteRTP == rtp && l.remoteRTCP == rtcp {
 		return nil
 	}
+	wasLive := s.legs[0].signalled && s.legs[1].signalled
 	l.remoteRTP, l.remoteRTCP = rtp, rtcp
 	l.latchRTP, l.latchRTCP = netip.AddrPort{}, netip.AddrPort{}
 	l.signalled = true
 	l.stats.Remote = rtp
-	s.rearmLocked(s.r.now())
+	now := s.r.now()
+	if !wasLive && s.legs[0].signalled && s.legs[1].signalled {
+		s.goLiveLocked(now)
+	}
+	s.rearmLocked(now)
 	return nil
+}
+
+// goLiveLocked is the moment forwarding may start (both legs have a
+// remote). Whatever the sockets received before stays unforwarded and
+// unlatched, even if the engine has not read it yet: it may be stale media
+// of the port's previous call (a pooled socket, or the same port reopened),
+// or anything sent before the parties were told the port. Datagrams still
+// queued are discarded here (counted as received and dropped), with the
+// session locked so that no engine reads them concurrently into the
+// session; live makes the goroutine engine drop a datagram it read before
+// this point but handles after.
+func (s *Session) goLiveLocked(now int64) {
+	s.live = now
+	for i := range s.legs {
+		l := &s.legs[i]
+		for _, so := range [2]*sock{l.rtpSock, l.rtcpSock} {
+			if so == nil {
+				continue
+			}
+			n, b := s.r.eng.discard(so)
+			l.stats.Packets += n
+			l.stats.Bytes += b
+			l.stats.Dropped += n
+		}
+	}
 }
 
 // SetRTCPMux changes whether the leg multiplexes RTCP on the RTP port
 // (RFC 5761), as a re-INVITE may. The ports stay the same: the odd port was
-// reserved at creation and its socket is opened when multiplexing is
-// turned off.
+// reserved at creation and its socket (pooled with the pair, or new) is
+// taken when multiplexing is turned off. Rare, so it works under the
+// relay's lock.
 func (s *Session) SetRTCPMux(leg Leg, on bool) error {
-	s.r.mu.Lock() // socket opening touches the relay's table
-	defer s.r.mu.Unlock()
+	r := s.r
+	r.mu.Lock() // the pool's idle count, and evictions
+	defer r.mu.Unlock()
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closed {
@@ -134,9 +172,29 @@ func (s *Session) SetRTCPMux(leg Leg, on bool) error {
 		return nil
 	}
 	if !on && l.rtcpSock == nil {
-		so, err := s.r.openSock(s, leg, l.iface, l.pair, true)
+		f := l.iface
+		so := r.socks[f.slot(l.pair, true)].Load()
+		var err error
+		if so != nil { // parked with the pair: adopt it
+			f.idle--
+			r.idleN--
+			if err = r.adopt(so, s, leg); err != nil {
+				r.closeSock(so)
+			}
+		} else {
+			so, err = r.open(s, leg, f, l.pair, true)
+			if err != nil && fdLimit(err) {
+				if prs := r.evictLocked(max(r.idleN-fdEvictBatch, 0), nil); len(prs) > 0 {
+					r.closePairSocks(prs)
+					for _, pr := range prs {
+						pr.f.coldAfterClose(pr.p)
+					}
+					so, err = r.open(s, leg, f, l.pair, true)
+				}
+			}
+		}
 		if err != nil {
-			return err
+			return fmt.Errorf("mediarelay: interface %s port %d: %w", f.cfg.Name, f.rtpPort(l.pair)+1, err)
 		}
 		l.rtcpSock = so
 	}
@@ -178,37 +236,37 @@ func (s *Session) legSnapshot(leg Leg) LegStats {
 	return st
 }
 
-// Close releases the session's sockets and ports. It is idempotent.
+// Close releases the session's ports. Its sockets go back to the pool with
+// their ports (still open, read and discarded) or, with the pool off or
+// full, are closed. It is idempotent.
 func (s *Session) Close() error {
-	s.r.mu.Lock()
-	defer s.r.mu.Unlock()
-	return s.closeLocked()
-}
-
-// closeLocked tears the session down with the relay mutex held, in this
-// order: mark closed under the session mutex (from then on no worker reads
-// or writes its sockets, as workers only touch a socket with that mutex
-// held and after checking closed), close the sockets, clear their table
-// slots, and only then return the ports to the pool, so a port is never
-// handed out while its old socket exists.
-func (s *Session) closeLocked() error {
+	r := s.r
+	r.mu.Lock()
 	s.mu.Lock()
-	if s.closed {
-		s.mu.Unlock()
+	closed := s.closed
+	s.mu.Unlock()
+	if closed {
+		r.mu.Unlock()
 		return nil
 	}
-	s.closed = true
-	s.mu.Unlock()
-	for i := range s.legs {
-		l := &s.legs[i]
-		for _, so := range []*sock{l.rtpSock, l.rtcpSock} {
-			if so != nil {
-				s.r.eng.close(so)
-				s.r.socks[so.slot].Store(nil)
-			}
+	prs := s.detachLocked(len(s.legs), !r.closed)
+	delete(r.sessions, s.id)
+	if r.closed {
+		// Relay.Close is tearing down: no pool, close here.
+		r.closePairSocks(prs)
+		for _, pr := range prs {
+			pr.f.coldAfterClose(pr.p)
 		}
-		l.iface.put(l.pair)
+		r.mu.Unlock()
+		return nil
 	}
-	delete(s.r.sessions, s.id)
+	if len(prs) == 0 {
+		r.mu.Unlock()
+		return nil
+	}
+	r.ops.Add(1)
+	r.mu.Unlock()
+	r.closePairs(prs) // closing is costly (inet_release, RCU): outside the lock
+	r.ops.Done()
 	return nil
 }
