@@ -268,6 +268,20 @@ func start(opts Options) (_ *Daemon, err error) {
 	})
 	_ = d.met.AddGaugeFunc("sbc_media_sessions", "Media relay sessions (one per anchored stream).",
 		func() float64 { return float64(d.relay.Stats().Sessions) })
+	_ = d.met.AddGaugeFunc("sbc_media_sockets_idle", "Media sockets kept open between calls by the relay's socket pool.",
+		func() float64 {
+			n := 0
+			for _, f := range d.relay.Stats().Interfaces {
+				n += f.SocketsIdle
+			}
+			return float64(n)
+		})
+	_ = d.met.AddCounterFunc("sbc_media_sockets_opened_total", "Media sockets opened (a pooled socket taken over is not counted).",
+		func() float64 { return float64(d.relay.Stats().SocketsOpened) })
+	_ = d.met.AddCounterFunc("sbc_media_sockets_reused_total", "Media sockets taken over from the pool by a new call.",
+		func() float64 { return float64(d.relay.Stats().SocketsReused) })
+	_ = d.met.AddCounterFunc("sbc_media_idle_datagrams_total", "Datagrams that reached idle pooled media sockets (stale media of ended calls), dropped.",
+		func() float64 { return float64(d.relay.Stats().IdleDatagrams) })
 	_ = d.met.AddGaugeFunc("sbc_dialogs", "Dialogs known to the B2BUA (two per established call).",
 		func() float64 { return float64(d.srv.Dialogs()) })
 	_ = d.met.AddGaugeFunc("sbc_calls_in_progress", "Calls in progress across all trunks.",
