@@ -380,6 +380,10 @@ func (e *epollEngine) shutdown() {
 		w.stopping.Store(true)
 		var one = [8]byte{1}
 		_, _ = unix.Write(w.evfd, one[:])
+		if w.gate != nil {
+			// Ends a park on the gate even if no event reaches it.
+			_ = w.gate.SetReadDeadline(time.Now())
+		}
 	}
 	e.wg.Wait()
 	for _, w := range e.workers {
