@@ -19,13 +19,12 @@
 // # Forwarding engine and why
 //
 // On Linux the default engine (EngineEpoll) runs Config.Workers goroutines,
-// each locked to an OS thread and owning an epoll set over a shard of the
-// sockets (all sockets of a session in the same shard). A worker looks with
-// a non-blocking epoll_wait (level-triggered) and, when nothing is ready,
-// parks in Go's netpoller until its set is (see below); for each ready
-// socket it takes the session's mutex once and reads with recvmmsg
-// (x/sys/unix, MSG_DONTWAIT)
-// into its own preallocated buffers until the socket is empty or DrainCap
+// each owning an epoll set over a shard of the sockets (all sockets of a
+// session in the same shard). A worker looks with a non-blocking
+// epoll_wait (level-triggered) and, when nothing is ready, parks in Go's
+// netpoller until its set is (see below); for each ready socket it takes
+// the session's mutex once and reads with recvmmsg (x/sys/unix,
+// MSG_DONTWAIT) into its own preallocated buffers until the socket is empty or DrainCap
 // datagrams were read (so a flooded port cannot starve the others: the rest
 // waits for the next round). Every datagram is then decided (classify,
 // RTP header check with pion/rtp's Header.Unmarshal into a reused struct,
@@ -53,19 +52,26 @@
 // The worker never blocks in a system call. A thread blocked in one keeps
 // its P; the runtime's sysmon thread takes it back when no other P is idle
 // or when the same goroutine has held it for 10 ms (a worker loop always
-// has), and after every such retake sysmon polls again in 20 µs, so a
-// worker that waited in epoll_wait and paused in nanosleep kept sysmon
-// waking about 50,000 times a second: a quarter to a third of the relay's
-// CPU in the saturated benchmark. Instead the worker waits on a gate, an
-// epoll set whose only member is its own set, registered with the
-// netpoller (os.NewFile, SyscallConn().Read) and armed only while the
-// worker waits: left armed, every packet arriving while the worker works
-// or pauses would wake the runtime's poller thread for nothing, which
-// cost more than sysmon did. It pauses on a timerfd in the netpoller
-// (Go's own timers have 1 ms resolution there). The raw system calls it
-// makes while holding its P (epoll_wait with timeout 0, recvmmsg and
-// sendmmsg with MSG_DONTWAIT, epoll_ctl, timerfd_settime) never block,
-// so they cannot delay a garbage-collector stop-the-world.
+// has), and after every such retake sysmon polls again in 20 µs. A worker
+// that waited in epoll_wait and paused in nanosleep on a locked thread (the
+// design until November 2026) so kept sysmon waking about 50,000 times a
+// second: in the saturated benchmark sysmon used 450-700 ns per packet,
+// a quarter to a third of the relay's CPU. Instead the worker parks on a
+// gate, an epoll set whose only member is the worker's set, registered
+// with the netpoller (os.NewFile, SyscallConn().Read) and armed only while
+// the worker waits: left armed, every packet arriving while the worker
+// works or pauses wakes the runtime's poller thread for nothing, which
+// cost more than sysmon did. It pauses on a timerfd in the netpoller (a Go
+// timer under 1 ms becomes 1 ms when the runtime sleeps in epoll_wait).
+// Parked, the worker holds no P and is not locked to a thread, so the
+// thread that finds it ready runs it; it locks itself to that thread only
+// until it parks again, which keeps its CPU clock (Relay.Stats WorkerCPU)
+// its own. A worker locked throughout is handed from the poller's thread
+// to its own on every wakeup, which cost a third more CPU per packet at
+// 10,000 packets/s. Its raw system calls (epoll_wait with timeout 0,
+// recvmmsg and sendmmsg with MSG_DONTWAIT, epoll_ctl, timerfd_settime,
+// clock_gettime) never block, so they cannot delay a garbage-collector
+// stop-the-world.
 //
 // Measured alternatives (BenchmarkRelay* in bench_linux_test.go, and
 // bench/rtpload with scripts/bench-media.sh against rtpengine): with one
