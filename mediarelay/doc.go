@@ -24,9 +24,9 @@
 // epoll_wait (level-triggered) and, when nothing is ready, parks in Go's
 // netpoller until its set is (see below); for each ready socket it takes
 // the session's mutex once and reads with recvmmsg (x/sys/unix,
-// MSG_DONTWAIT) into its own preallocated buffers until the socket is empty or DrainCap
-// datagrams were read (so a flooded port cannot starve the others: the rest
-// waits for the next round). Every datagram is then decided (classify,
+// MSG_DONTWAIT) into its own preallocated buffers until the socket is
+// empty or DrainCap datagrams were read (so a flooded port cannot starve
+// the others: the rest waits for the next round). Every datagram is then decided (classify,
 // RTP header check with pion/rtp's Header.Unmarshal into a reused struct,
 // latch, statistics, destination) and sent without being copied:
 //
@@ -67,7 +67,7 @@
 // thread that finds it ready runs it; it locks itself to that thread only
 // until it parks again, which keeps its CPU clock (Relay.Stats WorkerCPU)
 // its own. A worker locked throughout is handed from the poller's thread
-// to its own on every wakeup, which cost a third more CPU per packet at
+// to its own on every wakeup, which cost 30% more CPU per packet at
 // 10,000 packets/s. Its raw system calls (epoll_wait with timeout 0,
 // recvmmsg and sendmmsg with MSG_DONTWAIT, epoll_ctl, timerfd_settime,
 // clock_gettime) never block, so they cannot delay a garbage-collector
@@ -89,11 +89,24 @@
 // Figures (bench/results/; a 2-CPU nested VM shared with other work, relay
 // and generator under SCHED_FIFO, so absolute numbers are high and noisy:
 // compare within a run). Relay CPU per packet at 100,000 pps over 2,000
-// sockets, three runs: epoll 6.1-6.5 µs, rtpengine 10.5 (userspace)
-// 8.5-9.5 µs (0.66-0.77x); in run 1 also epoll with per-socket sending
-// 7.4 µs and goroutine per socket 8.9 µs. At 200,000 pps over 4,000
-// sockets the epoll engine lost nothing, rtpengine 44-45%. One saturated
-// socket: 1.7-2.1x the packets per CPU-second of the naive relay.
+// sockets, three runs before the netpoller wait: epoll 6.1-6.5 µs,
+// rtpengine 10.5 (userspace) 8.5-9.5 µs (0.66-0.77x); in run 1 also epoll
+// with per-socket sending 7.4 µs and goroutine per socket 8.9 µs. With it
+// (media-20261125-netpoll.txt): 5.2 µs against rtpengine's 8.95 µs
+// (0.58x), and 5.3 µs for the previous wait in the same session: at that
+// load the worker wakes about 1,000 times a second and sysmon cost little.
+// At 10,000 and 30,000 pps over 200 and 600 sockets the netpoller wait cut
+// the relay's CPU per packet from 16.3 to 10.8 µs and from 8.6 to 6.7 µs,
+// latency unchanged (media-20261125-netpoll-before-after.txt). At 200,000
+// pps over 4,000 sockets the epoll engine lost nothing, rtpengine 36-45%.
+// BenchmarkRelaySaturatedSocket (one socket, three runs): 3.0-4.4x the
+// packets per CPU-second of the naive relay (3.5-4.8x with per-socket
+// sending; the previous wait, variant epoll-syscallwait, 2.0-3.1x). With
+// the benchmark's generator waiting in blocking system calls (-genblock,
+// as it did before) the generator's own sysmon churn is charged to every
+// relay and both waits measure 2.4-3.5x. BenchmarkRelayManySockets: epoll
+// 0.64-0.73x the naive relay's CPU per packet over 200 sockets and
+// 0.60-0.72x over 2,000 (previous wait 0.90-0.95x and 0.86-0.98x).
 //
 // Off Linux the goroutine engine is the only one (engine_default.go).
 package mediarelay
