@@ -21,10 +21,12 @@ import (
 // package documentation discusses: the epoll/recvmmsg engine, the
 // goroutine-per-socket engine (ReadFromUDPAddrPort, no allocation) and a
 // naive relay (ReadFromUDP/WriteToUDP, one goroutine per direction, which
-// allocates a *UDPAddr per packet). A generator on its own locked OS thread
-// keeps a fixed window of 172-byte RTP packets in flight across the relay's
-// sockets (round robin, so with many sockets a wakeup finds about one packet,
-// as at 50 packets/s per leg) and receives them back. The relay's CPU is
+// allocates a *UDPAddr per packet), plus epoll-syscallwait, the epoll
+// engine waiting in blocking system calls as it did before it parked in the
+// netpoller. A generator on its own locked OS thread keeps a fixed window of
+// 172-byte RTP packets in flight across the relay's sockets (round robin, so
+// with many sockets a wakeup finds about one packet, as at 50 packets/s per
+// leg) and receives them back, polling without blocking (see genBlock). The relay's CPU is
 // the process's CPU (getrusage RUSAGE_SELF) minus the generator thread's
 // (RUSAGE_THREAD), so scheduler, netpoller and GC costs are counted where
 // they occur. CPU on a shared machine is noisy: compare the variants of one
