@@ -66,13 +66,14 @@
 // # Forwarding engine and why
 //
 // On Linux the default engine (EngineEpoll) runs Config.Workers goroutines,
-// each locked to an OS thread and owning an epoll set over a shard of the
-// sockets (all sockets of a session in the same shard). A worker waits in
-// epoll_wait (level-triggered); for each ready socket it takes the
-// session's mutex once and reads with recvmmsg (x/sys/unix, MSG_DONTWAIT)
-// into its own preallocated buffers until the socket is empty or DrainCap
-// datagrams were read (so a flooded port cannot starve the others: the rest
-// waits for the next round). Every datagram is then decided (classify,
+// each owning an epoll set over a shard of the sockets (all sockets of a
+// session in the same shard). A worker looks with a non-blocking
+// epoll_wait (level-triggered) and, when nothing is ready, parks in Go's
+// netpoller until its set is (see below); for each ready socket it takes
+// the session's mutex once and reads with recvmmsg (x/sys/unix,
+// MSG_DONTWAIT) into its own preallocated buffers until the socket is
+// empty or DrainCap datagrams were read (so a flooded port cannot starve
+// the others: the rest waits for the next round). Every datagram is then decided (classify,
 // RTP header check with pion/rtp's Header.Unmarshal into a reused struct,
 // latch, statistics, destination) and sent without being copied:
 //
@@ -88,12 +89,36 @@
 //     to one destination sent with one sendmsg and UDP_SEGMENT (GSO),
 //     other runs with sendmmsg on the leg socket.
 //
-// After a busy round the worker sleeps Config.Coalesce (500 µs) before
+// After a busy round the worker pauses Config.Coalesce (500 µs) before
 // looking again, so that the next epoll_wait finds many sockets ready
 // (interrupt moderation); idle or lightly loaded, it wakes on the first
 // packet. No allocation, goroutine, timer or log line is made per packet;
 // RTCP SR/RR are read with pion/rtcp into reused structs and forwarded
 // unchanged.
+//
+// The worker never blocks in a system call. A thread blocked in one keeps
+// its P; the runtime's sysmon thread takes it back when no other P is idle
+// or when the same goroutine has held it for 10 ms (a worker loop always
+// has), and after every such retake sysmon polls again in 20 µs. A worker
+// that waited in epoll_wait and paused in nanosleep on a locked thread (the
+// design until November 2026) so kept sysmon waking about 50,000 times a
+// second: in the saturated benchmark sysmon used 450-700 ns per packet,
+// a quarter to a third of the relay's CPU. Instead the worker parks on a
+// gate, an epoll set whose only member is the worker's set, registered
+// with the netpoller (os.NewFile, SyscallConn().Read) and armed only while
+// the worker waits: left armed, every packet arriving while the worker
+// works or pauses wakes the runtime's poller thread for nothing, which
+// cost more than sysmon did. It pauses on a timerfd in the netpoller (a Go
+// timer under 1 ms becomes 1 ms when the runtime sleeps in epoll_wait).
+// Parked, the worker holds no P and is not locked to a thread, so the
+// thread that finds it ready runs it; it locks itself to that thread only
+// until it parks again, which keeps its CPU clock (Relay.Stats WorkerCPU)
+// its own. A worker locked throughout is handed from the poller's thread
+// to its own on every wakeup, which cost 30% more CPU per packet at
+// 10,000 packets/s. Its raw system calls (epoll_wait with timeout 0,
+// recvmmsg and sendmmsg with MSG_DONTWAIT, epoll_ctl, timerfd_settime,
+// clock_gettime) never block, so they cannot delay a garbage-collector
+// stop-the-world.
 //
 // Measured alternatives (BenchmarkRelay* in bench_linux_test.go, and
 // bench/rtpload with scripts/bench-media.sh against rtpengine): with one
@@ -111,11 +136,24 @@
 // Figures (bench/results/; a 2-CPU nested VM shared with other work, relay
 // and generator under SCHED_FIFO, so absolute numbers are high and noisy:
 // compare within a run). Relay CPU per packet at 100,000 pps over 2,000
-// sockets, three runs: epoll 6.1-6.5 µs, rtpengine 10.5 (userspace)
-// 8.5-9.5 µs (0.66-0.77x); in run 1 also epoll with per-socket sending
-// 7.4 µs and goroutine per socket 8.9 µs. At 200,000 pps over 4,000
-// sockets the epoll engine lost nothing, rtpengine 44-45%. One saturated
-// socket: 1.7-2.1x the packets per CPU-second of the naive relay.
+// sockets, three runs before the netpoller wait: epoll 6.1-6.5 µs,
+// rtpengine 10.5 (userspace) 8.5-9.5 µs (0.66-0.77x); in run 1 also epoll
+// with per-socket sending 7.4 µs and goroutine per socket 8.9 µs. With it
+// (media-20261125-netpoll.txt): 5.2 µs against rtpengine's 8.95 µs
+// (0.58x), and 5.3 µs for the previous wait in the same session: at that
+// load the worker wakes about 1,000 times a second and sysmon cost little.
+// At 10,000 and 30,000 pps over 200 and 600 sockets the netpoller wait cut
+// the relay's CPU per packet from 16.3 to 10.8 µs and from 8.6 to 6.7 µs,
+// latency unchanged (media-20261125-netpoll-before-after.txt). At 200,000
+// pps over 4,000 sockets the epoll engine lost nothing, rtpengine 36-45%.
+// BenchmarkRelaySaturatedSocket (one socket, three runs): 3.0-4.4x the
+// packets per CPU-second of the naive relay (3.5-4.8x with per-socket
+// sending; the previous wait, variant epoll-syscallwait, 2.0-3.1x). With
+// the benchmark's generator waiting in blocking system calls (-genblock,
+// as it did before) the generator's own sysmon churn is charged to every
+// relay and both waits measure 2.4-3.5x. BenchmarkRelayManySockets: epoll
+// 0.64-0.73x the naive relay's CPU per packet over 200 sockets and
+// 0.60-0.72x over 2,000 (previous wait 0.90-0.95x and 0.86-0.98x).
 //
 // Off Linux the goroutine engine is the only one (engine_default.go).
 package mediarelay
