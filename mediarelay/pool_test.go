@@ -472,3 +472,44 @@ func TestPoolIPv6(t *testing.T) {
 		}
 	})
 }
+
+// TestPoolSteadyChurn: calls overlapping at a rate where the pool cannot
+// rest pairs for ReuseDelay (more releases per ReuseDelay than the bound
+// holds) still reuse sockets for nearly every call once the pool has
+// filled, instead of opening a new socket for every other call and closing
+// an idle one at the next release.
+func TestPoolSteadyChurn(t *testing.T) {
+	forEngine(t, func(t *testing.T, e variant) {
+		r := smallRelay(t, e, 64, func(cfg *Config) { cfg.IdleSockets = 18; cfg.ReuseDelay = time.Hour })
+		var live []*Session
+		open := func() {
+			s, err := r.NewSession(SessionConfig{ALeg: LegConfig{Interface: "inside"}, BLeg: LegConfig{Interface: "outside"}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			live = append(live, s)
+		}
+		for range 8 { // 8 calls up, then one ends as the next begins
+			open()
+		}
+		for range 40 { // fill the pool
+			live[0].Close()
+			live = live[1:]
+			open()
+		}
+		st0 := r.Stats()
+		const n = 200
+		for range n / 2 { // calls end and begin in bursts of two
+			live[0].Close()
+			live[1].Close()
+			live = live[2:]
+			open()
+			open()
+		}
+		st := r.Stats()
+		opened, reused := st.SocketsOpened-st0.SocketsOpened, st.SocketsReused-st0.SocketsReused
+		if opened+reused != 4*n || float64(reused) < 0.95*4*n {
+			t.Fatalf("%d sockets opened and %d reused for %d calls: want nearly all reused", opened, reused, n)
+		}
+	})
+}
