@@ -111,12 +111,13 @@ func (m *Manager) RequestOn(f transport.Flow, req *sip.Message, onResp ResponseF
 // Proceeding, and for INVITE in Accepted, where every 2xx retransmission
 // goes to the TU, which needs the INVITE to build its ACK (RFC 6026 §7.2,
 // RFC 3261 §13.2.2.4); also in Terminated after Accepted or after a
-// timeout or transport error. Once a non-2xx final response (INVITE) or
-// any final response (non-INVITE) moved the transaction to Completed,
-// where it only absorbs retransmitted responses (RFC 3261 §17.1.1.2,
-// §17.1.2.2), it has released the request and Request returns nil: the
-// TU received that final response with the transaction and keeps its own
-// reference to the request if it needs it after that callback.
+// timeout or transport error. From the moment a non-2xx final response
+// (INVITE) or any final response (non-INVITE) moves the transaction to
+// Completed, where it only absorbs retransmitted responses or answers them
+// with the kept ACK bytes (RFC 3261 §17.1.1.2, §17.1.2.2), it has released
+// the request and Request returns nil, already in the callback that
+// delivers that final response: a TU that needs the request then keeps its
+// own reference (it built it).
 func (tx *ClientTx) Request() *sip.Message {
 	tx.mu.Lock()
 	defer tx.mu.Unlock()
