@@ -58,13 +58,13 @@ func (m *Manager) RequestOn(f transport.Flow, req *sip.Message, onResp ResponseF
 	if req.Method == "ACK" {
 		return nil, ErrACK
 	}
-	branch, err := ensureVia(req, f)
+	key, err := ensureVia(req, f)
 	if err != nil {
 		return nil, err
 	}
 	tx := &ClientTx{m: m, req: req, flow: f, invite: req.Method == "INVITE", onResp: onResp}
 	tx.retr.owner, tx.tmo.owner = tx, tx
-	tx.key = clientKey(branch, req.Method)
+	tx.key = key
 	tx.wire = req.AppendTo(nil)
 	tx.mu.Lock()
 	defer tx.mu.Unlock()
@@ -72,7 +72,7 @@ func (m *Manager) RequestOn(f transport.Flow, req *sip.Message, onResp ResponseF
 	s.mu.Lock()
 	if old := s.client[tx.key]; old != nil {
 		s.mu.Unlock()
-		return nil, fmt.Errorf("%w: branch %s already in use", ErrBadMessage, branch)
+		return nil, fmt.Errorf("%w: branch already in use (key %s)", ErrBadMessage, key)
 	}
 	s.client[tx.key] = tx
 	s.mu.Unlock()

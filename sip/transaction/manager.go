@@ -589,26 +589,43 @@ func (m *Manager) SendOn(f transport.Flow, msg *sip.Message) error {
 	return m.wire.Write(f, msg.AppendTo(nil), nil)
 }
 
-// newBranch returns an RFC 3261 §8.1.1.7 branch.
-func newBranch() string { return sip.BranchMagic + transport.RandomToken(16) }
+// branchTokenLen is the length of the random part of the branches the
+// client transactions make (RFC 3261 §8.1.1.7: unique in space and time).
+const branchTokenLen = 16
 
-// ensureVia returns the top Via branch of req, adding a Via for f with a
-// new branch and rport (RFC 3581 §3) when req has none.
-func ensureVia(req *sip.Message, f transport.Flow) (string, error) {
+// ensureVia returns the client transaction key of req (RFC 3261 §17.1.3),
+// adding a Via for f with a new branch and rport (RFC 3581 §3) when req has
+// none. The Via value and the key share one allocation.
+func ensureVia(req *sip.Message, f transport.Flow) (key string, err error) {
 	if v, _, _, ok := transport.TopVia(req); ok {
 		if b := v.Branch(); b != "" {
-			return b, nil
+			return clientKey(b, req.Method), nil
 		}
 		return "", fmt.Errorf("%w: top Via without branch", ErrBadMessage)
 	}
 	if req.HeaderIndex("Via", 0) >= 0 {
 		return "", fmt.Errorf("%w: top Via", ErrBadMessage)
 	}
-	sentBy := f.SentBy()
-	if sentBy == "" {
+	var buf [keyBufSize]byte
+	b := append(buf[:0], "SIP/2.0/"...)
+	b = append(b, f.Transport().String()...)
+	b = append(b, ' ')
+	n := len(b)
+	if b = f.AppendSentBy(b); len(b) == n {
 		return "", ErrNoSentBy
 	}
-	b := newBranch()
-	req.PrependHeader("Via", "SIP/2.0/"+f.Transport().String()+" "+sentBy+";branch="+b+";rport")
-	return b, nil
+	b = append(b, ";branch="...)
+	nb := len(b)
+	b = append(b, sip.BranchMagic...)
+	b = appendToken(b, branchTokenLen)
+	ne := len(b)
+	b = append(b, ";rport"...)
+	nv := len(b)
+	b = append(b, "c|"...)
+	b = append(b, b[nb:ne]...)
+	b = append(b, '|')
+	b = append(b, req.Method...)
+	s := string(b)
+	req.PrependHeader("Via", s[:nv])
+	return s[nv:], nil
 }
