@@ -55,11 +55,14 @@ type Hooks struct {
 	// Cancel is called when a CANCEL matches an INVITE server transaction
 	// still in Proceeding (RFC 3261 §9.2), after the Manager answered the
 	// CANCEL with 200. The TU should answer the INVITE with 487. When nil,
-	// the Manager sends the 487 itself.
+	// the Manager sends the 487 itself. The TU may have answered the INVITE
+	// meanwhile on another goroutine, and invite.Request() is then nil:
+	// identify the call by invite.CallID() and invite.ToTag().
 	Cancel func(invite *ServerTx, cancel *sip.Message)
 	// ServerError reports a server transaction that ended in failure:
 	// ErrNoACK (Timer H, or Timer L without ACK for a 2xx) or a transport
-	// error (RFC 3261 §17.2.1, §17.2.2).
+	// error (RFC 3261 §17.2.1, §17.2.2). tx has usually released its
+	// request (ServerTx.Request): use tx.Method, CallID and ToTag.
 	ServerError func(tx *ServerTx, err error)
 }
 

@@ -19,11 +19,11 @@ import (
 // INVITE until its ACK arrives (the UAS core duty of RFC 3261 §13.3.1.4,
 // taken on here so the TU needs no timers).
 //
-// Once its final response is sent the transaction only absorbs
-// retransmissions (non-INVITE Completed, INVITE Completed, Confirmed and
-// Accepted) for up to 64*T1; it then releases the request and keeps only
-// its match keys, its flows, the bytes of the last response and a few
-// scalars (see Request).
+// Once its final response is sent the transaction releases the request:
+// while it only absorbs retransmissions (non-INVITE Completed, INVITE
+// Completed, Confirmed and Accepted, up to 64*T1) it keeps only its match
+// keys, its flows, the bytes of the last response and a few scalars (see
+// Request).
 type ServerTx struct {
 	m      *Manager
 	key    string
