@@ -258,6 +258,8 @@ func (c *Call) onBResponse(gen int, tx *transaction.ClientTx, resp *sip.Message,
 		// A late answer for an abandoned attempt or an ended call: a 2xx
 		// establishes a dialog nobody wants; ACK and BYE it (RFC 3261
 		// §15, the CANCEL/200 race).
+		// A 2xx reaches the TU only in Calling, Proceeding or Accepted,
+		// where the transaction keeps its INVITE (ClientTx.Request).
 		if resp != nil && resp.StatusCode >= 200 && resp.StatusCode < 300 && c.kind == "call" {
 			c.ackAndBye(tx.Request(), resp)
 		}

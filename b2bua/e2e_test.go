@@ -155,6 +155,13 @@ func startSBC(t *testing.T, calleePort, failPort, backupPort uint16) *testSBC {
 
 func startSBCWith(t *testing.T, policyText string) *testSBC {
 	t.Helper()
+	return startSBCTx(t, policyText, nil)
+}
+
+// startSBCTx is startSBCWith with tune, when set, adjusting the transaction
+// layer's configuration (shorter timers).
+func startSBCTx(t *testing.T, policyText string, tune func(*transaction.Config)) *testSBC {
+	t.Helper()
 	sb := &testSBC{cap: &capture{msgs: map[string][]string{}}, cdr: &memCDR{}}
 	src := policy.Source{Name: "test.hcl", Data: []byte(policyText)}
 	pol, err := policy.LoadSources([]policy.Source{src}, policy.LoadOptions{Interfaces: []string{"inside", "outside"}})
@@ -185,7 +192,11 @@ func startSBCWith(t *testing.T, policyText string) *testSBC {
 	if err != nil {
 		t.Fatal(err)
 	}
-	mgr, layer, err := transaction.New(transaction.Config{Handler: srv, Hooks: srv.Hooks(), Logger: log},
+	txCfg := transaction.Config{Handler: srv, Hooks: srv.Hooks(), Logger: log}
+	if tune != nil {
+		tune(&txCfg)
+	}
+	mgr, layer, err := transaction.New(txCfg,
 		transport.Config{
 			Listeners: []transport.ListenerConfig{
 				{Interface: "inside", Transport: transport.UDP, Addr: sb.inside},

@@ -351,9 +351,12 @@ func (s *Server) onACK(_ *transaction.ServerTx, in transport.Inbound) {
 
 // onCancel: a CANCEL matched an INVITE server transaction (RFC 3261 §9.2);
 // the Manager answered it with 200.
+//
+// The INVITE may have been answered meanwhile on another goroutine, and its
+// transaction then no longer holds the request: only the kept Call-ID and
+// To tag are used.
 func (s *Server) onCancel(invite *transaction.ServerTx, cancel *sip.Message) {
-	callID, _ := invite.Request().GetHeader("Call-ID")
-	ref, ok := s.dialogs.get(callID, invite.ToTag())
+	ref, ok := s.dialogs.get(invite.CallID(), invite.ToTag())
 	if !ok {
 		s.respond(invite, 487, "")
 		return
@@ -364,13 +367,14 @@ func (s *Server) onCancel(invite *transaction.ServerTx, cancel *sip.Message) {
 
 // onServerError: a server transaction failed (no ACK for our 2xx, or a
 // transport error): the call cannot go on.
+// The transaction released its request when it sent its final response
+// (transaction.ServerTx.Request): only the kept method, Call-ID and To tag
+// are used.
 func (s *Server) onServerError(tx *transaction.ServerTx, err error) {
-	req := tx.Request()
-	if req.Method != "INVITE" {
+	if tx.Method() != "INVITE" {
 		return
 	}
-	callID, _ := req.GetHeader("Call-ID")
-	ref, ok := s.dialogs.get(callID, tx.ToTag())
+	ref, ok := s.dialogs.get(tx.CallID(), tx.ToTag())
 	if !ok {
 		return
 	}

@@ -3,6 +3,7 @@ package transaction
 import (
 	"fmt"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -21,21 +22,26 @@ type ResponseFunc func(tx *ClientTx, resp *sip.Message, err error)
 // the Accepted state of RFC 6026 §7.2) or non-INVITE (Figure 6). Timers A,
 // B, D, E, F, K and M run on the Manager's wheel; requests are
 // retransmitted only on unreliable transports.
+//
+// A transaction keeps only what its state needs (see Request): the bytes
+// of the request while it may retransmit them (Calling, Trying,
+// Proceeding of non-INVITE), the request while the TU may still use it,
+// the ACK bytes in INVITE Completed.
 type ClientTx struct {
 	m      *Manager
-	key    string
-	req    *sip.Message
-	wire   []byte
+	key    string // ends with "|" and the method (appendClientKey)
 	flow   transport.Flow
 	invite bool
-	onResp ResponseFunc
+	state  State // guarded by mu
 
-	cb       sync.Mutex // serialises TU callbacks, taken before mu
+	cb       sync.Mutex   // serialises TU callbacks, taken before mu
+	onResp   ResponseFunc // written under cb and mu; nil once no response can reach the TU
 	mu       sync.Mutex
-	state    State
-	ack      []byte // ACK for a non-2xx final response (§17.1.1.3)
-	retr     timer  // A or E
-	tmo      timer  // B, C, D, F, K, M
+	req      *sip.Message // nil once released
+	wire     []byte       // the request's bytes while Timer A or E may resend them
+	ack      []byte       // ACK for a non-2xx final response (§17.1.1.3)
+	retr     timer        // A or E
+	tmo      timer        // B, C, D, F, K, M
 	interval time.Duration
 	cancelCB ResponseFunc // CANCEL waiting for a provisional (§9.1)
 
@@ -52,13 +58,13 @@ func (m *Manager) RequestOn(f transport.Flow, req *sip.Message, onResp ResponseF
 	if req.Method == "ACK" {
 		return nil, ErrACK
 	}
-	branch, err := ensureVia(req, f)
+	key, err := ensureVia(req, f)
 	if err != nil {
 		return nil, err
 	}
 	tx := &ClientTx{m: m, req: req, flow: f, invite: req.Method == "INVITE", onResp: onResp}
 	tx.retr.owner, tx.tmo.owner = tx, tx
-	tx.key = clientKey(branch, req.Method)
+	tx.key = key
 	tx.wire = req.AppendTo(nil)
 	tx.mu.Lock()
 	defer tx.mu.Unlock()
@@ -66,7 +72,7 @@ func (m *Manager) RequestOn(f transport.Flow, req *sip.Message, onResp ResponseF
 	s.mu.Lock()
 	if old := s.client[tx.key]; old != nil {
 		s.mu.Unlock()
-		return nil, fmt.Errorf("%w: branch %s already in use", ErrBadMessage, branch)
+		return nil, fmt.Errorf("%w: branch already in use (key %s)", ErrBadMessage, key)
 	}
 	s.client[tx.key] = tx
 	s.mu.Unlock()
@@ -100,8 +106,31 @@ func (m *Manager) RequestOn(f transport.Flow, req *sip.Message, onResp ResponseF
 	return tx, nil
 }
 
-// Request returns the request the transaction sent.
-func (tx *ClientTx) Request() *sip.Message { return tx.req }
+// Request returns the request the transaction sent, for as long as a
+// response can still reach the TU with it: in Calling, Trying and
+// Proceeding, and for INVITE in Accepted, where every 2xx retransmission
+// goes to the TU, which needs the INVITE to build its ACK (RFC 6026 §7.2,
+// RFC 3261 §13.2.2.4); also in Terminated after Accepted or after a
+// timeout or transport error. From the moment a non-2xx final response
+// (INVITE) or any final response (non-INVITE) moves the transaction to
+// Completed, where it only absorbs retransmitted responses or answers them
+// with the kept ACK bytes (RFC 3261 §17.1.1.2, §17.1.2.2), it has released
+// the request and Request returns nil, already in the callback that
+// delivers that final response: a TU that needs the request then keeps its
+// own reference (it built it).
+func (tx *ClientTx) Request() *sip.Message {
+	tx.mu.Lock()
+	defer tx.mu.Unlock()
+	return tx.req
+}
+
+// release drops what Completed does not need: the request, its bytes and
+// the TU's callback (RFC 3261 §17.1.1.2, §17.1.2.2: retransmitted
+// responses are absorbed, or answered with the kept ACK bytes). Called
+// with cb and mu held.
+func (tx *ClientTx) release() {
+	tx.req, tx.wire, tx.onResp = nil, nil, nil
+}
 
 // Flow returns the flow the request travels on.
 func (tx *ClientTx) Flow() transport.Flow { return tx.flow }
@@ -127,6 +156,7 @@ func (tx *ClientTx) receive(resp *sip.Message) bool {
 	tx.mu.Lock()
 	code := resp.StatusCode
 	deliver, term := false, false
+	onResp, req := tx.onResp, tx.req // before a release below
 	var sendCancel ResponseFunc
 	var dropCancel ResponseFunc
 	if tx.state == Terminated {
@@ -141,6 +171,7 @@ func (tx *ClientTx) receive(resp *sip.Message) bool {
 				tx.state = Proceeding // E continues, at T2 from its next firing
 			} else {
 				term = tx.completeNonInvite()
+				tx.release()
 			}
 			deliver = true
 		}
@@ -156,6 +187,7 @@ func (tx *ClientTx) receive(resp *sip.Message) bool {
 					// armed instead so a silent peer cannot hold the
 					// transaction forever.
 					m.wheel.stop(&tx.retr)
+					tx.wire = nil // §17.1.1.2: never resent from here on
 					tx.arm(&tx.tmo, timerC, m.timerC())
 					tx.state = Proceeding
 					sendCancel, tx.cancelCB = tx.cancelCB, nil
@@ -164,6 +196,7 @@ func (tx *ClientTx) receive(resp *sip.Message) bool {
 			case code < 300:
 				// RFC 6026 §7.2: Accepted, Timer M = 64*T1.
 				m.wheel.stop(&tx.retr)
+				tx.wire = nil // the request stays: 2xx retransmissions need it for their ACK
 				tx.state = Accepted
 				tx.arm(&tx.tmo, timerM, 64*m.t1)
 				deliver = true
@@ -174,6 +207,7 @@ func (tx *ClientTx) receive(resp *sip.Message) bool {
 				m.wheel.stop(&tx.retr)
 				tx.state = Completed
 				tx.ack = buildACK(tx.req, resp).AppendTo(nil)
+				tx.release()
 				m.wire.Write(tx.flow, tx.ack, tx)
 				if tx.flow.Reliable() {
 					term = true
@@ -199,14 +233,14 @@ func (tx *ClientTx) receive(resp *sip.Message) bool {
 	if term {
 		tx.cleanup()
 	}
-	if deliver && tx.onResp != nil {
-		tx.onResp(tx, resp, nil)
+	if deliver && onResp != nil {
+		onResp(tx, resp, nil)
 	}
 	if dropCancel != nil {
 		dropCancel(nil, nil, ErrNotCanceled)
 	}
 	if sendCancel != nil {
-		tx.sendCancel(sendCancel)
+		tx.sendCancel(req, sendCancel)
 	}
 	return true
 }
@@ -318,9 +352,10 @@ func (tx *ClientTx) cleanup() {
 // for one; if a final response comes first, onResp gets ErrNotCanceled.
 func (tx *ClientTx) Cancel(onResp ResponseFunc) error {
 	if !tx.invite {
-		return fmt.Errorf("%w: CANCEL of %s", ErrState, tx.req.Method)
+		return fmt.Errorf("%w: CANCEL of %s", ErrState, tx.key[strings.LastIndexByte(tx.key, '|')+1:])
 	}
 	tx.mu.Lock()
+	req := tx.req
 	switch tx.state {
 	case Calling:
 		tx.cancelCB = onResp
@@ -331,14 +366,16 @@ func (tx *ClientTx) Cancel(onResp ResponseFunc) error {
 		return nil
 	case Proceeding:
 		tx.mu.Unlock()
-		return tx.sendCancel(onResp)
+		return tx.sendCancel(req, onResp)
 	}
 	tx.mu.Unlock()
 	return ErrNotCanceled
 }
 
-func (tx *ClientTx) sendCancel(onResp ResponseFunc) error {
-	c := buildCancel(tx.req)
+// sendCancel sends the CANCEL of req, the request as read under mu in
+// Calling or Proceeding (a final response may release it meanwhile).
+func (tx *ClientTx) sendCancel(req *sip.Message, onResp ResponseFunc) error {
+	c := buildCancel(req)
 	_, err := tx.m.RequestOn(tx.flow, c, onResp)
 	if err != nil && onResp != nil {
 		onResp(nil, nil, err)

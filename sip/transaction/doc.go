@@ -25,8 +25,8 @@
 // Server side: HandleRequest is called once per new server transaction, on
 // the goroutine that read the message; it must not block (hand the work to
 // the call's own executor). Retransmissions never reach it. Answer with
-// tx.Respond(tx.NewResponse(code, reason)) or any response built from
-// tx.Request(); the transaction adds a To tag, retransmits final responses
+// tx.Respond(tx.NewResponse(code, reason)) or any response built from the
+// request; the transaction adds a To tag, retransmits final responses
 // over UDP (Timer G), retransmits a 2xx to INVITE until its ACK (RFC 3261
 // §13.3.1.4; matched by Call-ID, From tag, To tag and CSeq number), and
 // answers retransmitted requests. An INVITE gets 100 Trying at once unless
@@ -53,6 +53,18 @@
 // Timer C for INVITE client transactions stuck in Proceeding, and by a guard
 // on server transactions the TU never answers (64*T1 for non-INVITE, 408
 // after Timer C plus 64*T1 for INVITE).
+//
+// A transaction that has done its work lingers to absorb retransmissions
+// (Timers D, H, I, J, K, L, M: up to 64*T1 on UDP). It keeps only its match
+// keys, flows, the bytes it may have to send again (the last response; for
+// an INVITE client in Completed the ACK) and a few scalars: server
+// transactions release the request when they send their final response,
+// client transactions release the request, its bytes and onResp on a final
+// response that leads to Completed. An INVITE client transaction in
+// Accepted keeps its request and onResp, since every 2xx retransmission
+// goes to the TU, which ACKs it (RFC 6026 §7.2). ServerTx.Request and
+// ClientTx.Request document when they return nil; ServerTx.Method, CallID,
+// ToTag, Flow and NewResponse work in every state.
 //
 // Timers use T1, T2 and T4 from Config (defaults 500 ms, 4 s, 5 s) and are
 // only armed for retransmission on unreliable transports. Inject

@@ -55,11 +55,14 @@ type Hooks struct {
 	// Cancel is called when a CANCEL matches an INVITE server transaction
 	// still in Proceeding (RFC 3261 §9.2), after the Manager answered the
 	// CANCEL with 200. The TU should answer the INVITE with 487. When nil,
-	// the Manager sends the 487 itself.
+	// the Manager sends the 487 itself. The TU may have answered the INVITE
+	// meanwhile on another goroutine, and invite.Request() is then nil:
+	// identify the call by invite.CallID() and invite.ToTag().
 	Cancel func(invite *ServerTx, cancel *sip.Message)
 	// ServerError reports a server transaction that ended in failure:
 	// ErrNoACK (Timer H, or Timer L without ACK for a 2xx) or a transport
-	// error (RFC 3261 §17.2.1, §17.2.2).
+	// error (RFC 3261 §17.2.1, §17.2.2). tx has usually released its
+	// request (ServerTx.Request): use tx.Method, CallID and ToTag.
 	ServerError func(tx *ServerTx, err error)
 }
 
@@ -232,11 +235,21 @@ func (m *Manager) shardOf(key string) *shard {
 	return &m.shards[maphash.String(m.seed, key)%nShards]
 }
 
+// shardOfBytes is shardOf for a key being built (maphash.Bytes and
+// maphash.String agree on equal contents).
+func (m *Manager) shardOfBytes(key []byte) *shard {
+	return &m.shards[maphash.Bytes(m.seed, key)%nShards]
+}
+
+// keyBufSize is the stack room for building a match key; longer keys
+// spill to the heap.
+const keyBufSize = 256
+
 // info is what matching needs from a message, parsed once.
 type info struct {
 	via     sip.Via
 	branch  string
-	sentBy  string // lower-case host ":" port (default port filled in)
+	port    int // sent-by port, default filled in (RFC 3261 §18.2.1)
 	cseq    sip.CSeq
 	callID  string
 	fromTag string
@@ -260,7 +273,7 @@ func parseInfo(msg *sip.Message, dialog bool) (info, error) {
 			port = 5061
 		}
 	}
-	in.sentBy = strings.ToLower(v.Host) + ":" + strconv.Itoa(port)
+	in.port = port
 	cs, ok := msg.GetHeader("CSeq")
 	if !ok {
 		return in, fmt.Errorf("%w: CSeq", ErrBadMessage)
@@ -288,34 +301,97 @@ func parseInfo(msg *sip.Message, dialog bool) (info, error) {
 // §8.1.1.7).
 func (in *info) rfc3261() bool { return strings.HasPrefix(in.branch, sip.BranchMagic) }
 
-// serverKey implements the matching rules of RFC 3261 §17.2.3: branch,
-// sent-by and method (ACK matches INVITE); without the magic cookie, the
+// appendServerKey appends the key of the matching rules of RFC 3261
+// §17.2.3: branch, sent-by (host compared case-insensitively, default port
+// filled in) and method (ACK matches INVITE); without the magic cookie, the
 // RFC 2543 fallback on Request-URI, From tag, Call-ID, CSeq number and top
 // Via. method overrides the request's method (CANCEL looks for its INVITE,
-// §9.2).
-func serverKey(req *sip.Message, in *info, method string) string {
+// §9.2). Keys are built into a caller's buffer so that looking a message
+// up allocates nothing (map[string(b)] does not copy).
+func appendServerKey(b []byte, req *sip.Message, in *info, method string) []byte {
 	if method == "ACK" {
 		method = "INVITE"
 	}
 	if in.rfc3261() {
-		return "s|" + in.branch + "|" + in.sentBy + "|" + method
+		b = append(b, "s|"...)
+		b = append(b, in.branch...)
+		b = append(b, '|')
+		b = appendLower(b, in.via.Host)
+		b = append(b, ':')
+		b = strconv.AppendInt(b, int64(in.port), 10)
+		b = append(b, '|')
+		return append(b, method...)
 	}
-	return "o|" + req.RequestURI + "|" + in.fromTag + "|" + in.callID + "|" +
-		strconv.FormatUint(uint64(in.cseq.Seq), 10) + "|" + in.via.String() + "|" + method
+	b = append(b, "o|"...)
+	b = append(b, req.RequestURI...)
+	b = append(b, '|')
+	b = append(b, in.fromTag...)
+	b = append(b, '|')
+	b = append(b, in.callID...)
+	b = append(b, '|')
+	b = strconv.AppendUint(b, uint64(in.cseq.Seq), 10)
+	b = append(b, '|')
+	b = append(b, in.via.String()...)
+	b = append(b, '|')
+	return append(b, method...)
 }
 
-// clientKey implements RFC 3261 §17.1.3: branch and CSeq method.
-func clientKey(branch, method string) string { return "c|" + branch + "|" + method }
-
-// mergeKey is the RFC 3261 §8.2.2.2 identity of a request without To tag.
-func mergeKey(in *info) string {
-	return in.fromTag + "|" + in.callID + "|" + strconv.FormatUint(uint64(in.cseq.Seq), 10) + "|" + in.cseq.Method
+// serverKey is appendServerKey as a string.
+func serverKey(req *sip.Message, in *info, method string) string {
+	var buf [keyBufSize]byte
+	return string(appendServerKey(buf[:0], req, in, method))
 }
 
-// ackKey identifies the ACK for a 2xx: Call-ID, From tag, To tag, CSeq
-// number (RFC 3261 §13.2.2.4, §12.2.1.1).
-func ackKey(callID, fromTag, toTag string, seq uint32) string {
-	return callID + "|" + fromTag + "|" + toTag + "|" + strconv.FormatUint(uint64(seq), 10)
+// appendLower appends s in ASCII lower case (RFC 3261 §19.1.4: hosts
+// compare case-insensitively).
+func appendLower(b []byte, s string) []byte {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if 'A' <= c && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		b = append(b, c)
+	}
+	return b
+}
+
+// appendClientKey appends the key of RFC 3261 §17.1.3: branch and CSeq
+// method.
+func appendClientKey(b []byte, branch, method string) []byte {
+	b = append(b, "c|"...)
+	b = append(b, branch...)
+	b = append(b, '|')
+	return append(b, method...)
+}
+
+// clientKey is appendClientKey as a string.
+func clientKey(branch, method string) string {
+	var buf [keyBufSize]byte
+	return string(appendClientKey(buf[:0], branch, method))
+}
+
+// appendMergeKey appends the RFC 3261 §8.2.2.2 identity of a request
+// without To tag: From tag, Call-ID, CSeq number and method.
+func appendMergeKey(b []byte, in *info) []byte {
+	b = append(b, in.fromTag...)
+	b = append(b, '|')
+	b = append(b, in.callID...)
+	b = append(b, '|')
+	b = strconv.AppendUint(b, uint64(in.cseq.Seq), 10)
+	b = append(b, '|')
+	return append(b, in.cseq.Method...)
+}
+
+// appendACKKey appends the identity of the ACK for a 2xx: Call-ID, From
+// tag, To tag, CSeq number (RFC 3261 §13.2.2.4, §12.2.1.1).
+func appendACKKey(b []byte, callID, fromTag, toTag string, seq uint32) []byte {
+	b = append(b, callID...)
+	b = append(b, '|')
+	b = append(b, fromTag...)
+	b = append(b, '|')
+	b = append(b, toTag...)
+	b = append(b, '|')
+	return strconv.AppendUint(b, uint64(seq), 10)
 }
 
 // HandleMessage is the transport.Handler of the Manager: it routes each
@@ -334,10 +410,11 @@ func (m *Manager) HandleMessage(in transport.Inbound) {
 func (m *Manager) handleResponse(in transport.Inbound) {
 	inf, err := parseInfo(in.Msg, false)
 	if err == nil {
-		key := clientKey(inf.branch, inf.cseq.Method)
-		s := m.shardOf(key)
+		var buf [keyBufSize]byte
+		key := appendClientKey(buf[:0], inf.branch, inf.cseq.Method)
+		s := m.shardOfBytes(key)
 		s.mu.Lock()
-		tx := s.client[key]
+		tx := s.client[string(key)]
 		s.mu.Unlock()
 		if tx != nil && tx.receive(in.Msg) {
 			return
@@ -355,10 +432,11 @@ func (m *Manager) handleRequest(in transport.Inbound) {
 	if err != nil {
 		return // Validate already answered what is answerable
 	}
-	key := serverKey(req, &inf, req.Method)
-	s := m.shardOf(key)
+	var buf [keyBufSize]byte
+	key := appendServerKey(buf[:0], req, &inf, req.Method)
+	s := m.shardOfBytes(key)
 	s.mu.Lock()
-	tx := s.server[key]
+	tx := s.server[string(key)]
 	s.mu.Unlock()
 	if req.Method == "ACK" {
 		if tx != nil && tx.receiveACK(in, &inf) {
@@ -387,15 +465,16 @@ func (m *Manager) handleRequest(in transport.Inbound) {
 		m.handleCancel(in, &inf, key)
 		return
 	}
-	tx = m.newServerTx(in, &inf, key)
+	tx = m.newServerTx(in, &inf, key, true)
 	if tx == nil {
 		return // lost an insertion race: a retransmission, absorbed
 	}
 	// RFC 3261 §8.2.2.2: a request without To tag that is not a
 	// retransmission but has the From tag, Call-ID and CSeq of a live
-	// transaction has merged (forked and come back): 482.
-	if !inf.hasTo || inf.toTag == "" {
-		mk := mergeKey(&inf)
+	// transaction has merged (forked and come back): 482. newServerTx set
+	// mergeKey for such a request; cleanup removes it only where it maps to
+	// this transaction.
+	if mk := tx.mergeKey; mk != "" {
 		ms := m.shardOf(mk)
 		ms.mu.Lock()
 		other := ms.merged[mk]
@@ -403,11 +482,6 @@ func (m *Manager) handleRequest(in transport.Inbound) {
 			ms.merged[mk] = tx
 		}
 		ms.mu.Unlock()
-		if other == nil {
-			tx.mu.Lock()
-			tx.mergeKey = mk
-			tx.mu.Unlock()
-		}
 		if other != nil && other != tx {
 			m.stats.merged.Add(1)
 			tx.Respond(tx.NewResponse(482, "Loop Detected"))
@@ -419,7 +493,7 @@ func (m *Manager) handleRequest(in transport.Inbound) {
 			// RFC 3261 §17.2.1: the 100 only if the TU has not answered
 			// within d (≤ 200 ms): see onTimer, timer100.
 			tx.mu.Lock()
-			if tx.state == Proceeding && tx.lastCode == 0 {
+			if tx.state == Proceeding && tx.last == nil {
 				tx.arm(&tx.retr, timer100, d)
 			}
 			tx.mu.Unlock()
@@ -432,15 +506,16 @@ func (m *Manager) handleRequest(in transport.Inbound) {
 
 // handleCancel implements RFC 3261 §9.2: the CANCEL gets its own server
 // transaction; 200 when it matches an INVITE server transaction, else 481.
-func (m *Manager) handleCancel(in transport.Inbound, inf *info, key string) {
-	ctx := m.newServerTx(in, inf, key)
+func (m *Manager) handleCancel(in transport.Inbound, inf *info, key []byte) {
+	ctx := m.newServerTx(in, inf, key, false)
 	if ctx == nil {
 		return
 	}
-	invKey := serverKey(in.Msg, inf, "INVITE")
-	s := m.shardOf(invKey)
+	var buf [keyBufSize]byte
+	invKey := appendServerKey(buf[:0], in.Msg, inf, "INVITE")
+	s := m.shardOfBytes(invKey)
 	s.mu.Lock()
-	inv := s.server[invKey]
+	inv := s.server[string(invKey)]
 	s.mu.Unlock()
 	if inv == nil {
 		ctx.Respond(ctx.NewResponse(481, "Call/Transaction Does Not Exist"))
@@ -463,10 +538,11 @@ func (m *Manager) handleCancel(in transport.Inbound, inf *info, key string) {
 // matched to the INVITE server transaction by dialog identifiers to stop
 // 2xx retransmission, and always passed to the TU.
 func (m *Manager) ack2xx(in transport.Inbound, inf *info) {
-	k := ackKey(inf.callID, inf.fromTag, inf.toTag, inf.cseq.Seq)
-	s := m.shardOf(k)
+	var buf [keyBufSize]byte
+	k := appendACKKey(buf[:0], inf.callID, inf.fromTag, inf.toTag, inf.cseq.Seq)
+	s := m.shardOfBytes(k)
 	s.mu.Lock()
-	tx := s.acks[k]
+	tx := s.acks[string(k)]
 	s.mu.Unlock()
 	if tx != nil {
 		tx.ackFor2xx()
@@ -533,26 +609,43 @@ func (m *Manager) SendOn(f transport.Flow, msg *sip.Message) error {
 	return m.wire.Write(f, msg.AppendTo(nil), nil)
 }
 
-// newBranch returns an RFC 3261 §8.1.1.7 branch.
-func newBranch() string { return sip.BranchMagic + transport.RandomToken(16) }
+// branchTokenLen is the length of the random part of the branches the
+// client transactions make (RFC 3261 §8.1.1.7: unique in space and time).
+const branchTokenLen = 16
 
-// ensureVia returns the top Via branch of req, adding a Via for f with a
-// new branch and rport (RFC 3581 §3) when req has none.
-func ensureVia(req *sip.Message, f transport.Flow) (string, error) {
+// ensureVia returns the client transaction key of req (RFC 3261 §17.1.3),
+// adding a Via for f with a new branch and rport (RFC 3581 §3) when req has
+// none. The Via value and the key share one allocation.
+func ensureVia(req *sip.Message, f transport.Flow) (key string, err error) {
 	if v, _, _, ok := transport.TopVia(req); ok {
 		if b := v.Branch(); b != "" {
-			return b, nil
+			return clientKey(b, req.Method), nil
 		}
 		return "", fmt.Errorf("%w: top Via without branch", ErrBadMessage)
 	}
 	if req.HeaderIndex("Via", 0) >= 0 {
 		return "", fmt.Errorf("%w: top Via", ErrBadMessage)
 	}
-	sentBy := f.SentBy()
-	if sentBy == "" {
+	var buf [keyBufSize]byte
+	b := append(buf[:0], "SIP/2.0/"...)
+	b = append(b, f.Transport().String()...)
+	b = append(b, ' ')
+	n := len(b)
+	if b = f.AppendSentBy(b); len(b) == n {
 		return "", ErrNoSentBy
 	}
-	b := newBranch()
-	req.PrependHeader("Via", "SIP/2.0/"+f.Transport().String()+" "+sentBy+";branch="+b+";rport")
-	return b, nil
+	b = append(b, ";branch="...)
+	nb := len(b)
+	b = append(b, sip.BranchMagic...)
+	b = appendToken(b, branchTokenLen)
+	ne := len(b)
+	b = append(b, ";rport"...)
+	nv := len(b)
+	b = append(b, "c|"...)
+	b = append(b, b[nb:ne]...)
+	b = append(b, '|')
+	b = append(b, req.Method...)
+	s := string(b)
+	req.PrependHeader("Via", s[:nv])
+	return s[nv:], nil
 }

@@ -2,6 +2,7 @@ package transaction
 
 import (
 	"net/netip"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -17,50 +18,65 @@ import (
 // wheel. On unreliable transports the transaction also retransmits a 2xx to
 // INVITE until its ACK arrives (the UAS core duty of RFC 3261 §13.3.1.4,
 // taken on here so the TU needs no timers).
+//
+// Once its final response is sent the transaction releases the request:
+// while it only absorbs retransmissions (non-INVITE Completed, INVITE
+// Completed, Confirmed and Accepted, up to 64*T1) it keeps only its match
+// keys, its flows, the bytes of the last response and a few scalars (see
+// Request).
 type ServerTx struct {
 	m      *Manager
 	key    string
-	req    *sip.Message
+	method string // interned, or a copy: never a view of the request
+	callID string // a copy, never a view of the request
 	flow   transport.Flow
-	recv   time.Time // when the request arrived (transport.Inbound.Received)
-	invite bool
+	recv   time.Time   // when the request arrived (transport.Inbound.Received)
 	dead   atomic.Bool // set on entering Terminated
+	invite bool
 
-	mu       sync.Mutex
+	// Guarded by mu (small fields first, packed with dead and invite).
 	state    State
+	acked    bool
+	canceled bool
+	mu       sync.Mutex
+	req      *sip.Message // nil once released
 	mergeKey string
 	ackKey   string
 	respFlow transport.Flow
 	last     []byte // last response sent, for retransmission
-	lastCode int
-	toTag    string
-	acked    bool
-	canceled bool
-	retr     timer // G, or 2xx retransmission
-	tmo      timer // H, I, J, L
+	toTag    string // never a view of the request or of a TU message
+	retr     timer  // G, or 2xx retransmission
+	tmo      timer  // H, I, J, L
 	interval time.Duration
 
 	// Value is free for the TU (for example its call or dialog).
 	Value any
 }
 
-func (m *Manager) newServerTx(in transport.Inbound, inf *info, key string) *ServerTx {
-	tx := &ServerTx{m: m, key: key, req: in.Msg, flow: in.Flow, recv: in.Received, invite: in.Msg.Method == "INVITE", toTag: inf.toTag}
+// newServerTx creates and registers the server transaction of the request
+// in in, whose key was built into key; nil when a live one with that key
+// appeared meanwhile (the request is then absorbed as a retransmission).
+// merge asks for the RFC 3261 §8.2.2.2 merge key of a request without To
+// tag.
+func (m *Manager) newServerTx(in transport.Inbound, inf *info, key []byte, merge bool) *ServerTx {
+	req := in.Msg
+	tx := &ServerTx{m: m, req: req, flow: in.Flow, recv: in.Received, invite: req.Method == "INVITE", method: internMethod(req.Method)}
+	tx.setIdent(key, inf, merge && (!inf.hasTo || inf.toTag == ""))
 	tx.retr.owner, tx.tmo.owner = tx, tx
 	tx.state = Trying
 	if tx.invite {
 		tx.state = Proceeding // RFC 3261 §17.2.1: created in Proceeding
 	}
-	s := m.shardOf(key)
+	s := m.shardOf(tx.key)
 	s.mu.Lock()
 	// Lock order is tx.mu before shard.mu: under the shard lock only the
 	// atomic dead flag of another transaction is read.
-	if old := s.server[key]; old != nil && !old.dead.Load() {
+	if old := s.server[tx.key]; old != nil && !old.dead.Load() {
 		s.mu.Unlock()
 		old.retransmission(in.Msg)
 		return nil
 	}
-	s.server[key] = tx
+	s.server[tx.key] = tx
 	s.mu.Unlock()
 	m.liveServer.Add(1)
 	// A guard bounds a transaction whose TU never answers: after 64*T1 a
@@ -76,8 +92,57 @@ func (m *Manager) newServerTx(in transport.Inbound, inf *info, key string) *Serv
 	return tx
 }
 
-// Request returns the request that created the transaction.
-func (tx *ServerTx) Request() *sip.Message { return tx.req }
+// setIdent stores the key, the merge key (when merge), the Call-ID and the
+// To tag in one allocation that does not view the request, so that
+// releasing the request releases its buffer: map keys and accessors keep
+// working on the copy. A request without To tag gets the To tag of its
+// responses here (RFC 3261 §8.2.6.2).
+func (tx *ServerTx) setIdent(key []byte, inf *info, merge bool) {
+	var buf [2 * keyBufSize]byte
+	b := append(buf[:0], key...)
+	nk := len(b)
+	if merge {
+		b = appendMergeKey(b, inf)
+	}
+	nm := len(b)
+	b = append(b, inf.callID...)
+	nc := len(b)
+	if inf.toTag != "" {
+		b = append(b, inf.toTag...)
+	} else if tx.method != "CANCEL" { // a CANCEL's 200 carries its INVITE's tag
+		b = appendToken(b, toTagLen)
+	}
+	id := string(b)
+	tx.key, tx.mergeKey, tx.callID, tx.toTag = id[:nk], id[nk:nm], id[nm:nc], id[nc:]
+}
+
+// Request returns the request that created the transaction (the one
+// Handler.HandleRequest received) while the TU may still answer it: in
+// Trying and Proceeding. Once the final response is sent (Completed,
+// Confirmed, Accepted, and Terminated after them) the transaction has
+// released the request and Request returns nil: absorbing retransmissions
+// needs only the response bytes (RFC 3261 §17.2.1, §17.2.2, RFC 6026 §7.1),
+// and a lingering transaction must not hold the parsed request and its
+// buffer for 64*T1. A TU that needs the request later keeps its own
+// reference; Method, CallID, ToTag, Flow and NewResponse keep working in
+// every state.
+func (tx *ServerTx) Request() *sip.Message {
+	tx.mu.Lock()
+	defer tx.mu.Unlock()
+	return tx.req
+}
+
+// Method returns the method of the request that created the transaction.
+func (tx *ServerTx) Method() string { return tx.method }
+
+// CallID returns the Call-ID of the request that created the transaction.
+func (tx *ServerTx) CallID() string { return tx.callID }
+
+// release drops the request once the transaction only absorbs
+// retransmissions with its last response (RFC 3261 §17.2.1 Completed and
+// Confirmed, §17.2.2 Completed, RFC 6026 §7.1 Accepted); called with mu
+// held, after send stored the response bytes.
+func (tx *ServerTx) release() { tx.req = nil }
 
 // Flow returns the flow the request arrived on.
 func (tx *ServerTx) Flow() transport.Flow { return tx.flow }
@@ -123,15 +188,29 @@ func (tx *ServerTx) ToTag() string {
 	tx.mu.Lock()
 	defer tx.mu.Unlock()
 	if tx.toTag == "" {
-		tx.toTag = transport.RandomToken(10)
+		tx.toTag = transport.RandomToken(toTagLen)
 	}
 	return tx.toTag
 }
 
 // NewResponse builds a response to the transaction's request (RFC 3261
 // §8.2.6.2) with the transaction's To tag on anything but 100.
+//
+// After the request was released (see Request) the response is built from
+// the last response sent, which carries the same Via, From, To, Call-ID and
+// CSeq: a further 2xx in Accepted (RFC 6026 §7.1) is built exactly as
+// before; any other code is refused by Respond in those states.
 func (tx *ServerTx) NewResponse(code int, reason string) *sip.Message {
-	r := sip.NewResponse(tx.req, code, reason)
+	tx.mu.Lock()
+	req, last := tx.req, tx.last
+	tx.mu.Unlock()
+	if req == nil {
+		req = &sip.Message{}
+		if r, err := sip.Parse(last); err == nil {
+			req = r
+		}
+	}
+	r := sip.NewResponse(req, code, reason)
 	if code > 100 {
 		transport.AddToTag(r, tx.ToTag())
 	}
@@ -145,9 +224,12 @@ func (tx *ServerTx) NewResponse(code int, reason string) *sip.Message {
 func (tx *ServerTx) Respond(resp *sip.Message) error {
 	code := resp.StatusCode
 	if code > 100 {
-		if tag := transport.AddToTag(resp, tx.ToTag()); tag != "" {
+		want := tx.ToTag()
+		if tag := transport.AddToTag(resp, want); tag != "" && tag != want {
+			// The TU's response carried its own tag: keep a copy, not a
+			// view of the TU's message.
 			tx.mu.Lock()
-			tx.toTag = tag
+			tx.toTag = strings.Clone(tag)
 			tx.mu.Unlock()
 		}
 	}
@@ -176,6 +258,7 @@ func (tx *ServerTx) Respond(resp *sip.Message) error {
 		case tx.invite && code < 300:
 			// RFC 6026 §7.1: 2xx → Accepted, Timer L = 64*T1.
 			tx.state = Accepted
+			tx.release()
 			tx.arm(&tx.tmo, timerL, 64*m.t1)
 			if !tx.flow.Reliable() {
 				tx.interval = m.t1
@@ -184,6 +267,7 @@ func (tx *ServerTx) Respond(resp *sip.Message) error {
 		case tx.invite:
 			// RFC 3261 §17.2.1: Completed, G = T1 (unreliable), H = 64*T1.
 			tx.state = Completed
+			tx.release()
 			if !tx.flow.Reliable() {
 				tx.interval = m.t1
 				tx.arm(&tx.retr, timerG, m.t1)
@@ -192,6 +276,7 @@ func (tx *ServerTx) Respond(resp *sip.Message) error {
 		default:
 			// RFC 3261 §17.2.2: Completed, J = 64*T1 (unreliable) or 0.
 			tx.state = Completed
+			tx.release()
 			if tx.flow.Reliable() {
 				term = true
 			} else {
@@ -227,7 +312,6 @@ func (tx *ServerTx) send(resp *sip.Message) error {
 	b := resp.AppendTo(nil)
 	tx.respFlow = f
 	tx.last = b
-	tx.lastCode = resp.StatusCode
 	return tx.m.wire.Write(f, b, tx)
 }
 
@@ -260,7 +344,8 @@ func (tx *ServerTx) registerACK(resp *sip.Message) string {
 	if err != nil {
 		return ""
 	}
-	k := ackKey(inf.callID, inf.fromTag, inf.toTag, inf.cseq.Seq)
+	var buf [keyBufSize]byte
+	k := string(appendACKKey(buf[:0], inf.callID, inf.fromTag, inf.toTag, inf.cseq.Seq))
 	s := tx.m.shardOf(k)
 	s.mu.Lock()
 	s.acks[k] = tx

@@ -22,7 +22,6 @@ type timer struct {
 	expire     int64 // tick at or after which it fires
 	kind       timerKind
 	gen        uint32 // bumped on every (re)arm and stop, to discard stale firings
-	interval   time.Duration
 }
 
 // timerKind names a timer of RFC 3261 §17 / RFC 6026 §8.
@@ -117,7 +116,6 @@ func (w *wheel) schedule(t *timer, now time.Time, d time.Duration) {
 		exp = w.now + 1
 	}
 	t.expire = exp
-	t.interval = d
 	t.gen++
 	s := &w.slots[exp&w.mask]
 	t.prev = s.prev

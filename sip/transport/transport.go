@@ -431,6 +431,22 @@ func (f Flow) SentBy() string {
 	return a.String()
 }
 
+// AppendSentBy appends SentBy to b without allocating (a client
+// transaction builds its Via in one buffer).
+func (f Flow) AppendSentBy(b []byte) []byte {
+	if f.lis == nil {
+		return b
+	}
+	if f.lis.cfg.Advertise != "" {
+		return append(b, f.lis.cfg.Advertise...)
+	}
+	a := f.lis.addr
+	if !a.IsValid() || a.Addr().IsUnspecified() {
+		return b
+	}
+	return a.AppendTo(b)
+}
+
 // Remote returns the peer's address.
 func (f Flow) Remote() netip.AddrPort { return f.remote }
 
