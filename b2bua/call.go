@@ -130,6 +130,10 @@ type Call struct {
 	lifeTimer  *time.Timer
 
 	cdr CDR
+
+	// self is what B-leg INVITE transaction callbacks hold (see
+	// bInviteCallback); nil until the first B-leg INVITE.
+	self *atomic.Pointer[Call]
 }
 
 // CallInfo is a snapshot of a call for the admin API.

@@ -25,7 +25,8 @@ type goUA struct {
 	reinviteDelay time.Duration
 
 	mu       sync.Mutex
-	dlg      *dialog // the dialog of the call it answered (UAS side)
+	dlg      *dialog      // the dialog of the call it answered (UAS side)
+	inv      *sip.Message // the INVITE that created it
 	received []string
 }
 
@@ -38,6 +39,7 @@ func startGoUA(t *testing.T, ip netip.Addr, delay time.Duration) *goUA {
 		first := (req.Method == "INVITE" || req.Method == "SUBSCRIBE") && ua.dlg == nil
 		if first {
 			ua.dlg, _ = uasDialog(req, tx.ToTag())
+			ua.inv = req
 		}
 		ua.mu.Unlock()
 		answer := func() {

@@ -474,6 +474,7 @@ func (c *Call) finish(code int, reason, by string) {
 		}
 	}
 	c.log.Info("call ended", "disposition", c.cdr.Disposition, "code", code, "hangup_by", by)
+	c.retire()
 	if c.s.nCalls.Add(-1) == 0 && c.s.draining.Load() {
 		c.s.idleOnce.Do(func() { close(c.s.idle) })
 	}
