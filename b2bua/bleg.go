@@ -188,6 +188,9 @@ func (c *Call) sendBInvite(at attempt) error {
 		ct, _ := c.aReq.GetHeader("Content-Type")
 		req.SetBody(ct, c.aReq.Body)
 	}
+	// Its values view the A-leg request's buffer; its transaction may keep
+	// it 32 s after the 2xx (RFC 6026 §7.2): own copies only.
+	req.Detach()
 	c.bReq = req
 	c.s.dialogs.put(callID, tag, legRef{call: c, leg: mediarelay.LegB})
 	c.cdr.BLegCallID = callID
@@ -253,34 +256,57 @@ func (c *Call) abandonAttempt() {
 
 // onBResponse handles every response to the B-leg initial request.
 // bInviteCallback is the response callback of a B-leg INVITE client
-// transaction. It reaches the call through c.self, not c itself: the
+// transaction. It reaches the call through a callHandle, not c itself: the
 // transaction keeps its callback until Timer M, 64*T1 after a 2xx (RFC 6026
 // §7.2), so a callback holding the call would keep every ended call,
 // dialogs, messages and all, in memory for 32 s after its BYE (about 0.5 GB
-// at 3,500 calls/s). When the call ends, c.self is pointed at a stand-in
-// that holds only what answering a late 2xx needs (ackAndBye).
+// at 3,500 calls/s). When the call ends (retire) the handle keeps only what
+// answering a late 2xx needs.
 func (c *Call) bInviteCallback(gen int) transaction.ResponseFunc {
-	if c.self == nil {
-		c.self = new(atomic.Pointer[Call])
-		c.self.Store(c)
+	if c.handle == nil {
+		c.handle = &callHandle{}
+		c.handle.c.Store(c)
 	}
-	self := c.self
+	h := c.handle
 	return func(tx *transaction.ClientTx, resp *sip.Message, err error) {
-		cc := self.Load()
-		cc.serial.do(func() { cc.onBResponse(gen, tx, resp, err) })
+		if cc := h.c.Load(); cc != nil {
+			cc.serial.do(func() { cc.onBResponse(gen, tx, resp, err) })
+			return
+		}
+		if err == nil && resp.StatusCode >= 200 && resp.StatusCode < 300 {
+			// A 2xx for an ended call: ACK and BYE it (onBResponse,
+			// ackAndBye) from a stand-in with the B leg's addressing.
+			late := &Call{s: h.s, log: h.s.log, kind: h.kind, state: stateEnded, gen: -1,
+				b: callLeg{iface: h.iface, tr: h.tr, flow: h.flow, natted: h.natted, peer: h.peer}}
+			late.onBResponse(gen, tx, resp, nil)
+		}
 	}
 }
 
-// retire points the call's B-leg callbacks at a stand-in ended call that
-// keeps the server, the call's identity and the B leg's addressing: a 2xx
-// arriving after the end is still ACKed and BYEd (onBResponse, ackAndBye),
-// and the rest of the call can be collected.
+// callHandle is what B-leg INVITE transaction callbacks hold: the call
+// while it is in progress, then (c nil) the B leg's addressing only. The
+// fields are written before c is cleared and read after it was seen nil.
+type callHandle struct {
+	c      atomic.Pointer[Call]
+	s      *Server
+	kind   string
+	iface  string
+	tr     transport.Transport
+	flow   transport.Flow
+	natted bool
+	peer   netip.AddrPort
+}
+
+// retire lets the rest of an ended call be collected while its B-leg INVITE
+// transactions linger (see bInviteCallback).
 func (c *Call) retire() {
-	if c.self == nil {
+	h := c.handle
+	if h == nil {
 		return
 	}
-	b := callLeg{side: c.b.side, iface: c.b.iface, tr: c.b.tr, flow: c.b.flow, natted: c.b.natted, peer: c.b.peer, contact: c.b.contact}
-	c.self.Store(&Call{s: c.s, id: c.id, log: c.log, kind: c.kind, state: stateEnded, gen: -1, b: b})
+	h.s, h.kind = c.s, c.kind
+	h.iface, h.tr, h.flow, h.natted, h.peer = c.b.iface, c.b.tr, c.b.flow, c.b.natted, c.b.peer
+	h.c.Store(nil)
 }
 
 func (c *Call) onBResponse(gen int, tx *transaction.ClientTx, resp *sip.Message, err error) {
@@ -561,6 +587,7 @@ func (c *Call) retryWithAuth(resp *sip.Message) error {
 		return err
 	}
 	req.AddHeader(out, cred)
+	req.Detach()
 	c.b.dlg.localSeq = c.bSeq
 	c.b.dlg.remoteTag = ""
 	c.gen++
@@ -639,6 +666,11 @@ func (c *Call) nextHop(l *callLeg, req *sip.Message) (transport.Target, error) {
 // sendOn starts a client transaction for an in-dialog request on leg l:
 // over the peer's own flow for a NATed leg, else to the dialog's next hop.
 func (c *Call) sendOn(l *callLeg, req *sip.Message, onResp transaction.ResponseFunc) (*transaction.ClientTx, error) {
+	if req.Method == "INVITE" {
+		// A relayed re-INVITE views the other leg's request; its
+		// transaction may keep it 32 s after the 2xx (RFC 6026 §7.2).
+		req.Detach()
+	}
 	if l.natted {
 		if !l.flow.IsZero() {
 			return c.s.cfg.Tx.RequestOn(l.flow, req, onResp)

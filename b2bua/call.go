@@ -131,9 +131,9 @@ type Call struct {
 
 	cdr CDR
 
-	// self is what B-leg INVITE transaction callbacks hold (see
+	// handle is what B-leg INVITE transaction callbacks hold (see
 	// bInviteCallback); nil until the first B-leg INVITE.
-	self *atomic.Pointer[Call]
+	handle *callHandle
 }
 
 // CallInfo is a snapshot of a call for the admin API.

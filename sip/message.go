@@ -4,6 +4,7 @@ import (
 	"iter"
 	"slices"
 	"strings"
+	"unsafe"
 )
 
 // inlineHeaders is the number of header lines a Message stores without a
@@ -242,6 +243,41 @@ func (m *Message) Clone() *Message {
 		c.Body = slices.Clone(m.Body)
 	}
 	return c
+}
+
+// Detach copies everything m refers to (Method, Request-URI, Proto,
+// Reason, header names and values, body) into one buffer of its own, in one
+// allocation. A message built from values taken from other messages (as a
+// B2BUA builds one leg's request from the other's) views their buffers and
+// keeps them all alive; detached, it keeps only its own bytes, which
+// matters for a message held long (an INVITE client transaction keeps its
+// request for 64*T1 after the 2xx, RFC 6026 §7.2). m must not be in use
+// elsewhere while it is detached.
+func (m *Message) Detach() {
+	n := len(m.Method) + len(m.RequestURI) + len(m.Proto) + len(m.Reason) + len(m.Body)
+	for i := range m.Headers {
+		n += len(m.Headers[i].Name) + len(m.Headers[i].Value)
+	}
+	buf := make([]byte, 0, n)
+	own := func(v string) string {
+		if v == "" {
+			return ""
+		}
+		i := len(buf)
+		buf = append(buf, v...) // within capacity: never moves
+		return unsafe.String(&buf[i], len(v))
+	}
+	m.Method, m.RequestURI, m.Proto, m.Reason = own(m.Method), own(m.RequestURI), own(m.Proto), own(m.Reason)
+	for i := range m.Headers {
+		m.Headers[i].Name, m.Headers[i].Value = own(m.Headers[i].Name), own(m.Headers[i].Value)
+	}
+	if m.Body != nil {
+		i := len(buf)
+		buf = append(buf, m.Body...)
+		m.Body = buf[i:len(buf):len(buf)]
+	}
+	// The parse buffer (if m was parsed) is no longer viewed by anything.
+	m.buf = nil
 }
 
 // NewRequest returns a request with the given method and Request-URI and no

@@ -1,9 +1,11 @@
 package sip
 
 import (
+	"runtime"
 	"slices"
 	"strings"
 	"testing"
+	"weak"
 )
 
 func names(m *Message) []string {
@@ -183,5 +185,38 @@ func TestNewResponse(t *testing.T) {
 		if got := ReasonPhrase(code); got != want {
 			t.Errorf("ReasonPhrase(%d) = %q, want %q", code, got, want)
 		}
+	}
+}
+
+// TestDetach: a request built from another message's values serializes the
+// same after Detach, and no longer keeps that message alive.
+func TestDetach(t *testing.T) {
+	src, err := Parse([]byte("INVITE sip:bob@example.com SIP/2.0\r\n" +
+		"Via: SIP/2.0/UDP 192.0.2.1;branch=z9hG4bK1\r\nMax-Forwards: 70\r\n" +
+		"From: \"Alice\" <sip:alice@example.com>;tag=1\r\nTo: <sip:bob@example.com>\r\n" +
+		"Call-ID: d1@x\r\nCSeq: 1 INVITE\r\nX-Carried: kept\r\nContent-Type: text/plain\r\nContent-Length: 4\r\n\r\nbody"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := NewRequest(src.Method, src.RequestURI)
+	for _, h := range src.Headers {
+		m.AddHeader(h.Name, h.Value)
+	}
+	m.Body = src.Body
+	want := string(m.AppendTo(nil))
+	w := weak.Make(src)
+	src = nil
+	m.Detach()
+	for i := 0; i < 5 && w.Value() != nil; i++ {
+		runtime.GC()
+	}
+	if w.Value() != nil {
+		t.Fatal("the detached message still keeps the one its values came from")
+	}
+	if got := string(m.AppendTo(nil)); got != want {
+		t.Fatalf("after Detach:\n%s\nwant\n%s", got, want)
+	}
+	if allocs := testing.AllocsPerRun(100, m.Detach); allocs != 1 {
+		t.Fatalf("Detach: %v allocations, want 1", allocs)
 	}
 }
