@@ -32,6 +32,7 @@ type Config struct {
 	Media        Media
 	Admin        Admin
 	Log          Log
+	Runtime      Runtime
 	CDR          CDR
 	Capture      Capture
 	PolicyFiles  []string // absolute, or relative to the working directory
@@ -107,6 +108,25 @@ type Admin struct {
 	// Token) for diagnosing load problems; off by default.
 	Pprof bool
 }
+
+// Runtime tunes the Go runtime's memory management.
+type Runtime struct {
+	// GCPercent is the garbage collector's target (GOGC): the heap may grow
+	// this many percent over the live heap before a collection. -1 turns
+	// the collector off (then MemoryLimitMB should be set). The GOGC
+	// environment variable, when set, wins.
+	GCPercent int
+	// MemoryLimitMB is a soft limit on the daemon's memory (GOMEMLIMIT):
+	// near it the collector runs as often as needed, whatever GCPercent
+	// says. 0: none. The GOMEMLIMIT environment variable, when set, wins.
+	MemoryLimitMB int64
+}
+
+// DefaultGCPercent trades memory for CPU: at 3,500 calls/s on two cores,
+// 300 instead of Go's 100 took the SBC from 82% to 72% of a core and its p99
+// set-up time from 68–112 ms to 36–44 ms, for about 1.6x the RSS (700 MB).
+// A carrier's SBC has the memory; set memory_limit_mb to bound it.
+const DefaultGCPercent = 300
 
 // Log is the logging set-up.
 type Log struct {
@@ -190,6 +210,7 @@ type rawFile struct {
 	Media        *rawMediaCfg   `hcl:"media,block"`
 	Admin        *rawAdmin      `hcl:"admin,block"`
 	Log          *rawLog        `hcl:"log,block"`
+	Runtime      *rawRuntime    `hcl:"runtime,block"`
 	CDR          *rawCDR        `hcl:"cdr,block"`
 	Capture      *rawCapture    `hcl:"capture,block"`
 	Policy       *rawPolicy     `hcl:"policy,block"`
@@ -243,6 +264,11 @@ type rawAdmin struct {
 	Listen *hcl.Attribute `hcl:"listen,optional"`
 	Token  *hcl.Attribute `hcl:"token,optional"`
 	Pprof  *hcl.Attribute `hcl:"pprof,optional"`
+}
+
+type rawRuntime struct {
+	GCPercent     *hcl.Attribute `hcl:"gc_percent,optional"`
+	MemoryLimitMB *hcl.Attribute `hcl:"memory_limit_mb,optional"`
 }
 
 type rawLog struct {
@@ -318,7 +344,8 @@ func single[T any](what string, ptrs []*T, ranges []hcl.Range) (*T, hcl.Diagnost
 func build(raws []rawFile, files []string) (*Config, hcl.Diagnostics) {
 	var diags hcl.Diagnostics
 	c := &Config{Files: files, Log: Log{Level: slog.LevelInfo, Format: "text"}, DrainTimeout: 30 * time.Second,
-		Capture: Capture{SampleN: 1}, SIP: SIP{OverloadQueueDelay: DefaultOverloadQueueDelay, TryingDelay: DefaultTryingDelay}}
+		Capture: Capture{SampleN: 1}, SIP: SIP{OverloadQueueDelay: DefaultOverloadQueueDelay, TryingDelay: DefaultTryingDelay},
+		Runtime: Runtime{GCPercent: DefaultGCPercent}}
 	seen := map[string]hcl.Range{}
 	listeners := map[string]hcl.Range{}
 	var regRange hcl.Range
@@ -405,6 +432,12 @@ func build(raws []rawFile, files []string) (*Config, hcl.Diagnostics) {
 			c.Admin.Token, d = hclutil.String(a.Token, nil, "")
 			diags = append(diags, d...)
 			c.Admin.Pprof, d = hclutil.Bool(a.Pprof, nil, false)
+			diags = append(diags, d...)
+		}
+		if rt := r.Runtime; rt != nil {
+			n, d := hclutil.Int(rt.GCPercent, nil, DefaultGCPercent, -1, 10000)
+			diags, c.Runtime.GCPercent = append(diags, d...), int(n)
+			c.Runtime.MemoryLimitMB, d = hclutil.Int(rt.MemoryLimitMB, nil, 0, 0, 1<<30)
 			diags = append(diags, d...)
 		}
 		if l := r.Log; l != nil {

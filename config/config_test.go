@@ -11,6 +11,9 @@ import (
 
 func TestDefault(t *testing.T) {
 	c := Default()
+	if c.Runtime.GCPercent != DefaultGCPercent || c.Runtime.MemoryLimitMB != 0 {
+		t.Errorf("runtime %+v, want gc_percent %d and no memory limit", c.Runtime, DefaultGCPercent)
+	}
 	if c.SIP.TryingDelay != DefaultTryingDelay {
 		t.Errorf("trying delay %v, want the default %v", c.SIP.TryingDelay, DefaultTryingDelay)
 	}
@@ -77,6 +80,10 @@ sip {
   overload_queue_delay = "0s"
   trying_delay = "0s"
 }
+runtime {
+  gc_percent      = 150
+  memory_limit_mb = 2048
+}
 media {
   timeout = "45s"
   workers = 2
@@ -117,7 +124,8 @@ drain_timeout = "2m"
 		out.Listeners[0].Addr != netip.MustParseAddrPort("[2001:db8::1]:5061") {
 		t.Errorf("outside %+v", out)
 	}
-	if c.SIP.T1 != 250*time.Millisecond || c.SIP.MaxMessageSize != 8192 || c.Media.Timeout != 45*time.Second || c.SIP.OverloadQueueDelay != 0 || c.SIP.TryingDelay != 0 {
+	if c.SIP.T1 != 250*time.Millisecond || c.SIP.MaxMessageSize != 8192 || c.Media.Timeout != 45*time.Second || c.SIP.OverloadQueueDelay != 0 || c.SIP.TryingDelay != 0 ||
+		c.Runtime.GCPercent != 150 || c.Runtime.MemoryLimitMB != 2048 {
 		t.Errorf("sip/media %+v %+v", c.SIP, c.Media)
 	}
 	if c.Log.Format != "json" || c.Log.Level.String() != "DEBUG" || c.Admin.Token != "s3cret" || !c.Admin.Pprof {
@@ -187,6 +195,7 @@ func TestDiagnostics(t *testing.T) {
 `), "t.hcl:11,11-19: Duplicate interface"},
 		{"tls without certificate", strings.Replace(base(""), `"udp"`, `"tls"`, 1), "t.hcl:2,3-9: TLS listener without certificate"},
 		{"bad duration", base("sip {\n  t1 = \"fast\"\n}\n"), "t.hcl:12,"},
+		{"gc_percent below -1", base("runtime {\n  gc_percent = -5\n}\n"), "t.hcl:12,16-18: "},
 		{"trying delay above 200 ms", base("sip {\n  trying_delay = \"1s\"\n}\n"), "t.hcl:12,18-22: Duration out of range"},
 		{"negative overload delay", base("sip {\n  overload_queue_delay = \"-1s\"\n}\n"), "t.hcl:12,26-31: Duration out of range"},
 		{"T2 shorter than T1", base("sip {\n  t1 = \"2s\"\n  t2 = \"1s\"\n}\n"), "t.hcl:13,3-12: Invalid SIP timers"},

@@ -9,6 +9,8 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"runtime/debug"
+	"strconv"
 	"strings"
 	"syscall"
 
@@ -95,6 +97,7 @@ func runCmd(args []string) int {
 		cfg.CDR.File = *cdrFile
 	}
 	log := newLogger(os.Stderr, cfg.Log)
+	applyRuntime(cfg.Runtime, log)
 	opts, err := options(cfg, log)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "sbc:", err)
@@ -118,6 +121,24 @@ func newLogger(w io.Writer, l config.Log) *slog.Logger {
 		return slog.New(slog.NewJSONHandler(w, ho))
 	}
 	return slog.New(slog.NewTextHandler(w, ho))
+}
+
+// applyRuntime sets the collector's target and the soft memory limit from
+// the runtime block, unless GOGC or GOMEMLIMIT were given in the
+// environment (which the Go runtime has applied already).
+func applyRuntime(rt config.Runtime, log *slog.Logger) {
+	gc, limit := "GOGC", "GOMEMLIMIT"
+	if os.Getenv("GOGC") == "" {
+		debug.SetGCPercent(rt.GCPercent)
+		gc = strconv.Itoa(rt.GCPercent)
+	}
+	if os.Getenv("GOMEMLIMIT") == "" && rt.MemoryLimitMB > 0 {
+		debug.SetMemoryLimit(rt.MemoryLimitMB << 20)
+		limit = strconv.FormatInt(rt.MemoryLimitMB, 10) + " MiB"
+	} else if os.Getenv("GOMEMLIMIT") == "" {
+		limit = "none"
+	}
+	log.Info("runtime", "gc_percent", gc, "memory_limit", limit)
 }
 
 // options turns the validated configuration into the daemon's options.
