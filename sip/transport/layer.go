@@ -189,6 +189,9 @@ func (li *listener) start() {
 }
 
 func (li *listener) close() {
+	if li.raw != nil {
+		li.raw.close()
+	}
 	if li.pc != nil {
 		li.pc.Close()
 	}

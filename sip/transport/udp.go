@@ -16,6 +16,8 @@ type rawSocket interface {
 	reader(size int) udpReader
 	// writeTo sends one datagram.
 	writeTo(b []byte, to netip.AddrPort) error
+	// close ends sending; called before the socket is closed.
+	close()
 }
 
 // udpReader receives one datagram: its bytes (valid until the next read),

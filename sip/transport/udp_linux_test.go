@@ -90,17 +90,23 @@ func TestRawUDP(t *testing.T) {
 }
 
 // TestRawUDPClosed: a reader blocked on an idle socket returns net.ErrClosed
-// when the socket closes (readUDP's exit).
+// when the socket closes (readUDP's exit), and no send reaches the
+// descriptor once it is closing.
 func TestRawUDPClosed(t *testing.T) {
 	uc, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
 	if err != nil {
 		t.Fatal(err)
 	}
-	rd := newRawUDP(uc).reader(100)
+	raw := newRawUDP(uc)
+	rd := raw.reader(100)
 	done := make(chan error, 1)
 	go func() { _, _, _, err := rd.read(); done <- err }()
 	time.Sleep(50 * time.Millisecond)
+	raw.close() // as listener.close does first
 	uc.Close()
+	if err := raw.writeTo([]byte("x"), netip.MustParseAddrPort("127.0.0.1:9")); !errors.Is(err, net.ErrClosed) {
+		t.Fatalf("send after close: %v, want net.ErrClosed (never a send on a closed, maybe reused, descriptor)", err)
+	}
 	select {
 	case err := <-done:
 		if !errors.Is(err, net.ErrClosed) {
