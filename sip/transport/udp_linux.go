@@ -39,8 +39,9 @@ type rawUDP struct {
 	// parked on that lock's semaphore and waited to be scheduled again
 	// (half of the SBC's scheduling delay at 4,000 calls/s in a runtime
 	// trace). The kernel serialises concurrent sendto on a UDP socket
-	// itself. mu (shared per send, exclusive once in close) keeps the
-	// descriptor from being closed, and its number reused, under a send.
+	// itself. mu (shared per send and direct receive, exclusive once in
+	// close) keeps the descriptor from being closed, and its number
+	// reused, under a call.
 	mu     sync.RWMutex
 	fd     uintptr
 	closed bool
@@ -127,7 +128,18 @@ func (r *rawUDP) writeTo(b []byte, to netip.AddrPort) error {
 	return nil
 }
 
-// close stops sends before the socket is closed.
+// recvNow runs one non-blocking recvmmsg for rd on the descriptor under
+// the shared lock (see mu); false when nothing was queued.
+func (r *rawUDP) recvNow(rd *rawReader) (bool, error) {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	if r.closed {
+		return false, net.ErrClosed
+	}
+	return rd.recv(r.fd), nil
+}
+
+// close stops sends and direct receives before the socket is closed.
 func (r *rawUDP) close() {
 	r.mu.Lock()
 	r.closed = true
@@ -225,8 +237,19 @@ var errBadSource = errors.New("transport: datagram with an unknown source addres
 func (rd *rawReader) read() ([]byte, netip.AddrPort, time.Time, error) {
 	for rd.next >= rd.n {
 		rd.n, rd.next, rd.errno = 0, 0, 0
-		if err := rd.r.rc.Read(rd.fn); err != nil {
+		// Under load datagrams are already queued: take them straight from
+		// the descriptor. RawConn.Read holds the fd's read lock even while
+		// parked in the netpoller, so the listener's other reader would wait
+		// on that lock and be handed it, with a wakeup, at every message;
+		// only an empty socket goes through RawConn.Read to wait.
+		got, err := rd.r.recvNow(rd)
+		if err != nil {
 			return nil, netip.AddrPort{}, time.Time{}, err
+		}
+		if !got {
+			if err := rd.r.rc.Read(rd.fn); err != nil {
+				return nil, netip.AddrPort{}, time.Time{}, err
+			}
 		}
 		if rd.errno != 0 {
 			return nil, netip.AddrPort{}, time.Time{}, rd.errno
