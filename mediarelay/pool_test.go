@@ -513,3 +513,34 @@ func TestPoolSteadyChurn(t *testing.T) {
 		}
 	})
 }
+
+// TestPoolNearDescriptorLimit: close to the process's descriptor budget a
+// new session takes pooled sockets even before ReuseDelay, rather than
+// open new descriptors that would hit EMFILE while idle ones exist.
+func TestPoolNearDescriptorLimit(t *testing.T) {
+	forEngine(t, func(t *testing.T, e variant) {
+		r := smallRelay(t, e, 32, func(cfg *Config) { cfg.IdleSockets = 100; cfg.ReuseDelay = time.Hour })
+		r.mu.Lock()
+		r.fdBudget = 16 // 4 sessions of 4 sockets
+		r.mu.Unlock()
+		var ss []*Session
+		for range 4 {
+			s, err := r.NewSession(SessionConfig{ALeg: LegConfig{Interface: "inside"}, BLeg: LegConfig{Interface: "outside"}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			ss = append(ss, s)
+		}
+		ss[0].Close()
+		ss[1].Close()
+		before := r.Stats().SocketsOpened
+		for range 2 {
+			if _, err := r.NewSession(SessionConfig{ALeg: LegConfig{Interface: "inside"}, BLeg: LegConfig{Interface: "outside"}}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if st := r.Stats(); st.SocketsOpened != before {
+			t.Fatalf("opened %d new sockets at the descriptor budget with %d idle ones pooled, want 0", st.SocketsOpened-before, idleSockets(st))
+		}
+	})
+}
