@@ -11,6 +11,9 @@ import (
 
 func TestDefault(t *testing.T) {
 	c := Default()
+	if c.Media.IdleSockets != 0 || c.Media.ReuseDelay != DefaultReuseDelay {
+		t.Errorf("media pool %+v, want the relay's defaults", c.Media)
+	}
 	if c.Runtime.GCPercent != DefaultGCPercent || c.Runtime.MemoryLimitMB != 0 {
 		t.Errorf("runtime %+v, want gc_percent %d and no memory limit", c.Runtime, DefaultGCPercent)
 	}
@@ -87,6 +90,8 @@ runtime {
 media {
   timeout = "45s"
   workers = 2
+  idle_sockets = 4096
+  reuse_delay  = "0s"
 }
 admin {
   listen = "127.0.0.1:9061"
@@ -125,7 +130,8 @@ drain_timeout = "2m"
 		t.Errorf("outside %+v", out)
 	}
 	if c.SIP.T1 != 250*time.Millisecond || c.SIP.MaxMessageSize != 8192 || c.Media.Timeout != 45*time.Second || c.SIP.OverloadQueueDelay != 0 || c.SIP.TryingDelay != 0 ||
-		c.Runtime.GCPercent != 150 || c.Runtime.MemoryLimitMB != 2048 {
+		c.Runtime.GCPercent != 150 || c.Runtime.MemoryLimitMB != 2048 ||
+		c.Media.IdleSockets != 4096 || c.Media.ReuseDelay != 0 {
 		t.Errorf("sip/media %+v %+v", c.SIP, c.Media)
 	}
 	if c.Log.Format != "json" || c.Log.Level.String() != "DEBUG" || c.Admin.Token != "s3cret" || !c.Admin.Pprof {
@@ -195,6 +201,7 @@ func TestDiagnostics(t *testing.T) {
 `), "t.hcl:11,11-19: Duplicate interface"},
 		{"tls without certificate", strings.Replace(base(""), `"udp"`, `"tls"`, 1), "t.hcl:2,3-9: TLS listener without certificate"},
 		{"bad duration", base("sip {\n  t1 = \"fast\"\n}\n"), "t.hcl:12,"},
+		{"idle_sockets below -1", base("media {\n  idle_sockets = -2\n}\n"), "t.hcl:12,18-20: "},
 		{"gc_percent below -1", base("runtime {\n  gc_percent = -5\n}\n"), "t.hcl:12,16-18: "},
 		{"trying delay above 200 ms", base("sip {\n  trying_delay = \"1s\"\n}\n"), "t.hcl:12,18-22: Duration out of range"},
 		{"negative overload delay", base("sip {\n  overload_queue_delay = \"-1s\"\n}\n"), "t.hcl:12,26-31: Duration out of range"},

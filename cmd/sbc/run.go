@@ -155,6 +155,8 @@ func options(cfg *config.Config, log *slog.Logger) (daemon.Options, error) {
 		CDRURL:             cfg.CDR.URL,
 		MediaTimeout:       cfg.Media.Timeout,
 		MediaWorkers:       cfg.Media.Workers,
+		MediaIdleSockets:   cfg.Media.IdleSockets,
+		MediaReuseDelay:    cfg.Media.ReuseDelay,
 		DrainTimeout:       cfg.DrainTimeout,
 		OverloadQueueDelay: cfg.SIP.OverloadQueueDelay,
 		TryingDelay:        cfg.SIP.TryingDelay,
@@ -163,6 +165,9 @@ func options(cfg *config.Config, log *slog.Logger) (daemon.Options, error) {
 			SampleN: cfg.Capture.SampleN, Trunks: cfg.Capture.Trunks, MaxBytes: cfg.Capture.MaxBytes},
 		Logger:  log,
 		Version: version,
+	}
+	if cfg.Media.ReuseDelay == 0 {
+		o.MediaReuseDelay = -1 // "0s" in the file: no rest (the relay reads 0 as its default)
 	}
 	if v := cfg.SIP.MaxMessageSize; v > 0 {
 		o.Limits.MaxMessageSize = v

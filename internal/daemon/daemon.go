@@ -76,6 +76,11 @@ type Options struct {
 	Capture      CaptureOptions
 	MediaTimeout time.Duration
 	MediaWorkers int
+	// MediaIdleSockets and MediaReuseDelay tune the relay's socket pool
+	// (mediarelay.Config.IdleSockets and ReuseDelay; 0: the relay's
+	// defaults, negative: no pool and no rest).
+	MediaIdleSockets int
+	MediaReuseDelay  time.Duration
 	// DrainTimeout bounds the graceful shutdown: calls still up then are
 	// ended with BYE.
 	DrainTimeout time.Duration
@@ -204,7 +209,7 @@ func start(opts Options) (_ *Daemon, err error) {
 	d.met = metrics.New(metrics.Options{Version: opts.Version})
 	d.met.PolicyLoaded(policyHash(pol))
 	d.relay, err = mediarelay.New(mediarelay.Config{Interfaces: mifs, Workers: opts.MediaWorkers,
-		MediaTimeout: opts.MediaTimeout, Logger: log})
+		MediaTimeout: opts.MediaTimeout, IdleSockets: opts.MediaIdleSockets, ReuseDelay: opts.MediaReuseDelay, Logger: log})
 	if err != nil {
 		return nil, fmt.Errorf("daemon: %w", err)
 	}
