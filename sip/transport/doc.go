@@ -4,7 +4,8 @@
 // (RFC 3261 §18.2.1, RFC 3581), sends responses where RFC 3261 §18.2.2 and
 // RFC 3581 §4 say, answers RFC 5626 §4.4.1 CRLF keepalives, reuses stream
 // connections, resolves host names through SRV and A/AAAA (an RFC 3263
-// subset), and bounds every peer's cost with limits on message size,
+// subset; answers cached per target for Config.DNSCacheTTL, refreshed in
+// the background and served stale through a DNS outage, RFC 8767), and bounds every peer's cost with limits on message size,
 // connections per source, idle time, partial-message time and a per
 // connection write queue with write deadlines.
 //

@@ -21,6 +21,7 @@ type Layer struct {
 	lim     Limits
 	log     *slog.Logger
 	res     Resolver
+	dns     *dnsCache // nil: no cache (Config.DNSCacheTTL < 0)
 	lis     []*listener
 	closed  atomic.Bool
 	started atomic.Bool
@@ -94,6 +95,12 @@ func New(cfg Config) (*Layer, error) {
 	l.log = l.log.With("component", "sip/transport")
 	if l.res == nil {
 		l.res = net.DefaultResolver
+	}
+	switch ttl := cfg.DNSCacheTTL; {
+	case ttl == 0:
+		l.dns = newDNSCache(defaultDNSCacheTTL, l.resolve)
+	case ttl > 0:
+		l.dns = newDNSCache(ttl, l.resolve)
 	}
 	for _, lc := range cfg.Listeners {
 		li, err := l.bind(lc)

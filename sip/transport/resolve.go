@@ -31,7 +31,20 @@ type Resolver interface {
 //
 // The transport is the given one, else TLS for sips, else UDP (§4.1).
 // Destinations no listener can reach (family, interface) are left out.
+//
+// Answers for host names are cached (Config.DNSCacheTTL, see dnsCache);
+// IP literals are not looked up at all.
 func (l *Layer) Resolve(ctx context.Context, t Target) ([]Dest, error) {
+	if l.dns != nil && t.Host != "" {
+		if _, err := netip.ParseAddr(strings.Trim(strings.TrimSuffix(t.Host, "."), "[]")); err != nil {
+			return l.dns.lookup(ctx, t)
+		}
+	}
+	return l.resolve(ctx, t)
+}
+
+// resolve is Resolve without the cache.
+func (l *Layer) resolve(ctx context.Context, t Target) ([]Dest, error) {
 	if t.Host == "" {
 		return nil, fmt.Errorf("%w: empty host", ErrBadTarget)
 	}

@@ -263,6 +263,11 @@ type Config struct {
 	OnReject func(Reject)
 	// Resolver resolves trunk host names (default net.DefaultResolver).
 	Resolver Resolver
+	// DNSCacheTTL is how long a host name's resolution is used before it
+	// is looked up again (then refreshed in the background while the old
+	// answer serves, and kept up to 10 minutes if DNS fails); 0 means 30 s,
+	// negative turns the cache off.
+	DNSCacheTTL time.Duration
 	// TLSClient is the base configuration of outgoing TLS connections; its
 	// ServerName is set per destination.
 	TLSClient *tls.Config
