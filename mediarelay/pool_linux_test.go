@@ -163,12 +163,17 @@ func TestNoFDLeak(t *testing.T) {
 	})
 }
 
-// TestEMFILEChild runs TestEMFILE's body in a child process whose
-// descriptor limit it may lower without harming the other tests.
+// TestEMFILE runs its body (emfileChild) in a child process, the test
+// binary started again for this test alone, whose descriptor limit it may
+// lower without harming the other tests.
 func TestEMFILE(t *testing.T) {
+	if name := os.Getenv("MEDIARELAY_EMFILE_CHILD"); name != "" {
+		emfileChild(t, name)
+		return
+	}
 	for _, v := range variants() {
 		t.Run(v.name, func(t *testing.T) {
-			cmd := exec.Command(os.Args[0], "-test.run=^TestEMFILEChild$", "-test.v")
+			cmd := exec.Command(os.Args[0], "-test.run=^TestEMFILE$", "-test.v")
 			cmd.Env = append(os.Environ(), "MEDIARELAY_EMFILE_CHILD="+v.name)
 			out, err := cmd.CombinedOutput()
 			if err != nil {
@@ -179,16 +184,12 @@ func TestEMFILE(t *testing.T) {
 	}
 }
 
-// TestEMFILEChild fills the process's descriptors with sessions under a
-// real RLIMIT_NOFILE: the allocation that hits EMFILE fails at once with
-// the error wrapped (two socket attempts at most, not one per port), and
-// once calls end their pooled sockets serve new calls without any new
+// emfileChild fills the process's descriptors with sessions under a real
+// RLIMIT_NOFILE: the allocation that hits EMFILE fails at once with the
+// error wrapped (two socket attempts at most, not one per port), and once
+// calls end their pooled sockets serve new calls without any new
 // descriptor.
-func TestEMFILEChild(t *testing.T) {
-	name := os.Getenv("MEDIARELAY_EMFILE_CHILD")
-	if name == "" {
-		t.Skip("run by TestEMFILE")
-	}
+func emfileChild(t *testing.T, name string) {
 	var v variant
 	for _, c := range variants() {
 		if c.name == name {

@@ -2,6 +2,7 @@ package sipptest
 
 import (
 	"context"
+	"github.com/sbc-project/sbc/internal/testenv"
 	"net"
 	"net/netip"
 	"testing"
@@ -73,7 +74,7 @@ func TestScenarioPairs(t *testing.T) {
 func TestScenarioPairsIPv6(t *testing.T) {
 	loop6 := netip.IPv6Loopback()
 	if c, err := net.ListenUDP("udp6", net.UDPAddrFromAddrPort(netip.AddrPortFrom(loop6, 0))); err != nil {
-		t.Skipf("no IPv6 loopback: %v", err)
+		testenv.Missing(t, "an IPv6 loopback: "+err.Error())
 	} else {
 		c.Close()
 	}
