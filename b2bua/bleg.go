@@ -188,9 +188,6 @@ func (c *Call) sendBInvite(at attempt) error {
 		ct, _ := c.aReq.GetHeader("Content-Type")
 		req.SetBody(ct, c.aReq.Body)
 	}
-	// Its values view the A-leg request's buffer; its transaction may keep
-	// it 32 s after the 2xx (RFC 6026 §7.2): own copies only.
-	req.Detach()
 	c.bReq = req
 	c.s.dialogs.put(callID, tag, legRef{call: c, leg: mediarelay.LegB})
 	c.cdr.BLegCallID = callID
@@ -587,7 +584,6 @@ func (c *Call) retryWithAuth(resp *sip.Message) error {
 		return err
 	}
 	req.AddHeader(out, cred)
-	req.Detach()
 	c.b.dlg.localSeq = c.bSeq
 	c.b.dlg.remoteTag = ""
 	c.gen++
@@ -666,11 +662,6 @@ func (c *Call) nextHop(l *callLeg, req *sip.Message) (transport.Target, error) {
 // sendOn starts a client transaction for an in-dialog request on leg l:
 // over the peer's own flow for a NATed leg, else to the dialog's next hop.
 func (c *Call) sendOn(l *callLeg, req *sip.Message, onResp transaction.ResponseFunc) (*transaction.ClientTx, error) {
-	if req.Method == "INVITE" {
-		// A relayed re-INVITE views the other leg's request; its
-		// transaction may keep it 32 s after the 2xx (RFC 6026 §7.2).
-		req.Detach()
-	}
 	if l.natted {
 		if !l.flow.IsZero() {
 			return c.s.cfg.Tx.RequestOn(l.flow, req, onResp)

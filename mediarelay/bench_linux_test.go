@@ -15,6 +15,8 @@ import (
 	"unsafe"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/sbc-project/sbc/internal/sockaddr"
 )
 
 // The benchmarks below compare, in one run, the three relay designs the
@@ -67,7 +69,8 @@ func newGen(tb testing.TB, dsts []netip.AddrPort) *gen {
 	for _, d := range dsts {
 		var raw unix.RawSockaddrInet6
 		g.dsts = append(g.dsts, raw)
-		g.dlen = append(g.dlen, encodeSockaddr(&g.dsts[len(g.dsts)-1], d))
+		n, _ := sockaddr.Encode(&g.dsts[len(g.dsts)-1], d, !d.Addr().Is4())
+		g.dlen = append(g.dlen, n)
 	}
 	g.bufs = make([][]byte, genBatch)
 	g.smsgs, g.siov = make([]unix.Mmsghdr, genBatch), make([]unix.Iovec, genBatch)
@@ -272,7 +275,8 @@ func benchRelay(b *testing.B, kind string, sockets, window int) {
 	g.dsts, g.dlen = g.dsts[:0], g.dlen[:0]
 	for _, d := range dsts {
 		g.dsts = append(g.dsts, unix.RawSockaddrInet6{})
-		g.dlen = append(g.dlen, encodeSockaddr(&g.dsts[len(g.dsts)-1], d))
+		n, _ := sockaddr.Encode(&g.dsts[len(g.dsts)-1], d, !d.Addr().Is4())
+		g.dlen = append(g.dlen, n)
 	}
 	runtime.LockOSThread()
 	defer runtime.UnlockOSThread()

@@ -14,6 +14,8 @@ import (
 	"unsafe"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/sbc-project/sbc/internal/sockaddr"
 )
 
 func newEngine(r *Relay) (engine, error) {
@@ -557,7 +559,7 @@ func (w *epollWorker) drain(so *sock) {
 			p := &w.pk[k]
 			p.buf = w.bufs[i]
 			p.n = int(w.rmsgs[i].Len)
-			p.src = decodeSockaddr(&w.rname[i])
+			p.src, _ = sockaddr.Decode(&w.rname[i])
 			if w.rmsgs[i].Hdr.Flags&unix.MSG_TRUNC != 0 {
 				st.Packets++
 				st.Dropped++
@@ -708,7 +710,7 @@ func (w *epollWorker) flush(in *sock, pk []pkt) {
 		}
 		short = short || p.n < seg
 		total += p.n
-		w.smsgs[k].Hdr.Namelen = encodeSockaddr(&w.sname[k], p.dst)
+		w.smsgs[k].Hdr.Namelen, _ = sockaddr.Encode(&w.sname[k], p.dst, !p.dst.Addr().Is4())
 		w.siov[k].Base = &p.buf[0]
 		w.siov[k].SetLen(p.n)
 		k++
@@ -759,38 +761,4 @@ func (w *epollWorker) send(out, in *sock, k int, st *legStats, seg int) {
 	if out != in {
 		st.Forwarded += uint64(k)
 	}
-}
-
-// decodeSockaddr converts a kernel sockaddr (AF_INET or AF_INET6, port in
-// network byte order) to a netip.AddrPort without allocating.
-func decodeSockaddr(sa *unix.RawSockaddrInet6) netip.AddrPort {
-	pb := (*[2]byte)(unsafe.Pointer(&sa.Port))
-	port := uint16(pb[0])<<8 | uint16(pb[1])
-	switch sa.Family {
-	case unix.AF_INET:
-		sa4 := (*unix.RawSockaddrInet4)(unsafe.Pointer(sa))
-		return netip.AddrPortFrom(netip.AddrFrom4(sa4.Addr), port)
-	case unix.AF_INET6:
-		return netip.AddrPortFrom(netip.AddrFrom16(sa.Addr).Unmap(), port)
-	}
-	return netip.AddrPort{}
-}
-
-// encodeSockaddr writes ap into sa in the socket's family and returns the
-// length to pass to the kernel.
-func encodeSockaddr(sa *unix.RawSockaddrInet6, ap netip.AddrPort) uint32 {
-	port := ap.Port()
-	a := ap.Addr()
-	if a.Is4() {
-		sa4 := (*unix.RawSockaddrInet4)(unsafe.Pointer(sa))
-		sa4.Family = unix.AF_INET
-		pb := (*[2]byte)(unsafe.Pointer(&sa4.Port))
-		pb[0], pb[1] = byte(port>>8), byte(port)
-		sa4.Addr = a.As4()
-		return unix.SizeofSockaddrInet4
-	}
-	*sa = unix.RawSockaddrInet6{Family: unix.AF_INET6, Addr: a.As16()}
-	pb := (*[2]byte)(unsafe.Pointer(&sa.Port))
-	pb[0], pb[1] = byte(port>>8), byte(port)
-	return unix.SizeofSockaddrInet6
 }

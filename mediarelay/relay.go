@@ -263,30 +263,25 @@ func (r *Relay) untakeLocked(l *legState) {
 // count: the pair's RTP socket, and its RTCP socket unless the leg is
 // rtcp-mux (then an open RTCP socket stays pooled, parked with the pair,
 // until SetRTCPMux(false) or the pair is evicted).
-func (r *Relay) claimLocked(l *legState) {
-	f := l.iface
-	n := 0
-	if r.socks[f.slot(l.pair, false)].Load() != nil {
-		n++
-	}
-	if !l.cfg.RTCPMux && r.socks[f.slot(l.pair, true)].Load() != nil {
-		n++
-	}
-	f.idle -= n
-	r.idleN -= n
-}
+func (r *Relay) claimLocked(l *legState) { r.addIdleLocked(l.iface, -r.adoptableLocked(l)) }
 
 // unclaimLocked undoes claimLocked for a leg whose pair was taken but
 // whose sockets were never touched.
-func (r *Relay) unclaimLocked(l *legState) {
-	f := l.iface
-	n := 0
+func (r *Relay) unclaimLocked(l *legState) { r.addIdleLocked(l.iface, r.adoptableLocked(l)) }
+
+// adoptableLocked counts the open pooled sockets of l's pair that l adopts.
+func (r *Relay) adoptableLocked(l *legState) int {
+	f, n := l.iface, 0
 	if r.socks[f.slot(l.pair, false)].Load() != nil {
 		n++
 	}
 	if !l.cfg.RTCPMux && r.socks[f.slot(l.pair, true)].Load() != nil {
 		n++
 	}
+	return n
+}
+
+func (r *Relay) addIdleLocked(f *iface, n int) {
 	f.idle += n
 	r.idleN += n
 }

@@ -63,6 +63,13 @@ func (m *Manager) RequestOn(f transport.Flow, req *sip.Message, onResp ResponseF
 		return nil, err
 	}
 	tx := &ClientTx{m: m, req: req, flow: f, invite: req.Method == "INVITE", onResp: onResp}
+	if tx.invite {
+		// An INVITE transaction keeps its request up to 64*T1 after a 2xx
+		// (Accepted, RFC 6026 §7.2). A TU's request often views other
+		// messages (a B2BUA builds one leg's INVITE from the other's
+		// values); owning its bytes, it keeps only itself alive.
+		req.Detach()
+	}
 	tx.retr.owner, tx.tmo.owner = tx, tx
 	tx.key = key
 	tx.wire = req.AppendTo(nil)

@@ -3,11 +3,14 @@ package transaction
 import (
 	"context"
 	"errors"
+	"runtime"
 	"slices"
 	"strings"
 	"testing"
 	"time"
+	"weak"
 
+	"github.com/sbc-project/sbc/sip"
 	"github.com/sbc-project/sbc/sip/transport"
 )
 
@@ -379,5 +382,32 @@ func TestClientCancelProceedingAndTooLate(t *testing.T) {
 	}
 	if c := codes(h2.wire.take()); len(c) != 0 {
 		t.Fatalf("sent %v", c)
+	}
+}
+
+// TestInviteRequestDetached: an INVITE client transaction, which keeps its
+// request through Accepted (RFC 6026 §7.2), owns the request's bytes: a
+// message the TU took header values from is not kept alive by it.
+func TestInviteRequestDetached(t *testing.T) {
+	h := newHarness(t, transport.UDP)
+	src := ourRequest(t, "INVITE")
+	req := sip.NewRequest(src.Method, src.RequestURI)
+	for _, hd := range src.Headers {
+		req.AddHeader(hd.Name, hd.Value)
+	}
+	w := weak.Make(src)
+	src = nil
+	tx, err := h.m.RequestOn(h.flow(), req, h.clientCB())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < 5 && w.Value() != nil; i++ {
+		runtime.GC()
+	}
+	if w.Value() != nil {
+		t.Fatal("the INVITE transaction keeps alive the message its request's values came from")
+	}
+	if tx.Request() == nil {
+		t.Fatal("request dropped")
 	}
 }

@@ -3,7 +3,6 @@
 package transport
 
 import (
-	"encoding/binary"
 	"errors"
 	"net"
 	"net/netip"
@@ -13,6 +12,8 @@ import (
 	"unsafe"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/sbc-project/sbc/internal/sockaddr"
 )
 
 // Raw datagram I/O. A UDP listener's socket is read and written with
@@ -80,7 +81,7 @@ func newRawUDP(uc *net.UDPConn) rawSocket {
 // callback bound to it is allocated per datagram.
 type rawWriter struct {
 	b     []byte
-	sa    [unix.SizeofSockaddrInet6]byte
+	sa    unix.RawSockaddrInet6
 	salen uintptr
 	errno syscall.Errno
 	fn    func(fd uintptr) bool
@@ -89,7 +90,7 @@ type rawWriter struct {
 func (w *rawWriter) send(fd uintptr) bool {
 	for {
 		_, _, e := unix.RawSyscall6(unix.SYS_SENDTO, fd, uintptr(unsafe.Pointer(unsafe.SliceData(w.b))), uintptr(len(w.b)),
-			0, uintptr(unsafe.Pointer(&w.sa[0])), w.salen)
+			0, uintptr(unsafe.Pointer(&w.sa)), w.salen)
 		switch e {
 		case unix.EINTR:
 			continue
@@ -104,9 +105,11 @@ func (w *rawWriter) send(fd uintptr) bool {
 func (r *rawUDP) writeTo(b []byte, to netip.AddrPort) error {
 	w := r.writers.Get().(*rawWriter)
 	defer r.writers.Put(w)
-	if !encodeSockaddr(w, to, r.v6) {
+	n, ok := sockaddr.Encode(&w.sa, to, r.v6)
+	if !ok || to.Addr().Zone() != "" { // zoned: writeUDP sends these through the PacketConn
 		return &net.AddrError{Err: "address family not supported by the socket", Addr: to.String()}
 	}
+	w.salen = uintptr(n)
 	w.b, w.errno = b, 0
 	defer func() { w.b = nil }()
 	r.mu.RLock()
@@ -146,33 +149,6 @@ func (r *rawUDP) close() {
 	r.mu.Unlock()
 }
 
-// encodeSockaddr writes to as a sockaddr_in or sockaddr_in6 for a socket
-// of the given family; false when the socket cannot reach it.
-func encodeSockaddr(w *rawWriter, to netip.AddrPort, v6 bool) bool {
-	a := to.Addr()
-	clear(w.sa[:])
-	if !v6 {
-		if !a.Unmap().Is4() {
-			return false
-		}
-		binary.NativeEndian.PutUint16(w.sa[0:], unix.AF_INET)
-		binary.BigEndian.PutUint16(w.sa[2:], to.Port())
-		a4 := a.Unmap().As4()
-		copy(w.sa[4:8], a4[:])
-		w.salen = unix.SizeofSockaddrInet4
-		return true
-	}
-	if a.Zone() != "" {
-		return false // zoned: writeUDP sends these through the PacketConn
-	}
-	binary.NativeEndian.PutUint16(w.sa[0:], unix.AF_INET6)
-	binary.BigEndian.PutUint16(w.sa[2:], to.Port())
-	a16 := a.As16() // IPv4 as v4-mapped
-	copy(w.sa[8:24], a16[:])
-	w.salen = unix.SizeofSockaddrInet6
-	return true
-}
-
 // readBatch is how many datagrams one recvmmsg may take. Under load a
 // reader takes several per wakeup and per hand-over of the socket's read
 // lock to the listener's other reader goroutine; idle, it takes one, as
@@ -185,7 +161,7 @@ const readBatch = 8
 type rawReader struct {
 	r     *rawUDP
 	bufs  [readBatch][]byte
-	from  [readBatch][unix.SizeofSockaddrInet6]byte
+	from  [readBatch]unix.RawSockaddrInet6
 	oob   [readBatch][rxOOBSize]byte
 	iov   [readBatch]unix.Iovec
 	msgs  [readBatch]unix.Mmsghdr
@@ -204,7 +180,7 @@ func (r *rawUDP) reader(size int) udpReader {
 		h := &rd.msgs[i].Hdr
 		h.Iov = &rd.iov[i]
 		h.SetIovlen(1)
-		h.Name = &rd.from[i][0]
+		h.Name = (*byte)(unsafe.Pointer(&rd.from[i]))
 		h.Control = &rd.oob[i][0]
 	}
 	rd.fn = rd.recv
@@ -214,7 +190,7 @@ func (r *rawUDP) reader(size int) udpReader {
 func (rd *rawReader) recv(fd uintptr) bool {
 	for i := range rd.msgs {
 		h := &rd.msgs[i].Hdr
-		h.Namelen = uint32(len(rd.from[i]))
+		h.Namelen = unix.SizeofSockaddrInet6
 		h.SetControllen(len(rd.oob[i]))
 		h.Flags = 0
 		rd.msgs[i].Len = 0
@@ -257,15 +233,8 @@ func (rd *rawReader) read() ([]byte, netip.AddrPort, time.Time, error) {
 	}
 	i := rd.next
 	rd.next++
-	from := &rd.from[i]
-	var src netip.AddrPort
-	port := binary.BigEndian.Uint16(from[2:4])
-	switch binary.NativeEndian.Uint16(from[0:2]) {
-	case unix.AF_INET:
-		src = netip.AddrPortFrom(netip.AddrFrom4([4]byte(from[4:8])), port)
-	case unix.AF_INET6:
-		src = netip.AddrPortFrom(netip.AddrFrom16([16]byte(from[8:24])), port)
-	default:
+	src, ok := sockaddr.Decode(&rd.from[i])
+	if !ok {
 		return nil, netip.AddrPort{}, time.Time{}, errBadSource
 	}
 	var recv time.Time
